@@ -1,0 +1,41 @@
+# ConvoStore: `make test`, `make build`, `make bench`. Each target first installs what a fresh
+# Debian/Ubuntu machine with only the Swift toolchain lacks.
+SWIFT ?= swift
+USERS ?= 1000000
+BENCH_OUT ?=
+
+.PHONY: deps build release test model-check bench bench-scale clean
+
+# liblmdb-dev (headers, pkg-config file) for the build; lmdb-utils (mdb_load, mdb_dump, mdb_stat) for tests.
+deps:
+	@if ! pkg-config --exists lmdb || ! command -v mdb_load >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing liblmdb-dev lmdb-utils pkg-config (apt-get)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config >/dev/null; \
+	  else \
+	    echo "error: LMDB not found: install LMDB's headers, library and pkg-config file (lmdb.pc) and its tools (mdb_load), e.g. 'brew install lmdb'" >&2; \
+	    exit 2; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) model-check
+
+# The command line against an independent Python model of domain.md, on random out-of-order dumps.
+model-check: deps
+	@if [ -f Tests/model/crosscheck.py ]; then \
+	  $(SWIFT) build --product convostore && \
+	  python3 Tests/model/crosscheck.py --cli "$$($(SWIFT) build --show-bin-path)/convostore"; \
+	fi
+
+clean:
+	rm -rf .build

@@ -1,0 +1,1 @@
+// The domain arrives with the conversation store.
