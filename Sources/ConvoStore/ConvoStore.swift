@@ -1,1 +1,163 @@
-// The domain arrives with the conversation store.
+import Foundation
+import LMDB
+import Logging
+
+/// Options for opening a store that are not kept in it.
+public struct StoreOptions: Sendable {
+    /// The initial map size; the map grows by doubling as needed.
+    public var initialMapSize: Int = 64 << 20
+    /// The largest the store's map may grow to.
+    public var maxMapSize: Int = 1 << 40
+    /// Concurrent read transactions (reader threads) allowed.
+    public var maxReaders: UInt32 = 126
+    /// Overrides the durability kept in the store's settings for this process (for bulk loads).
+    public var durabilityOverride: StoreDurability?
+    /// Open read-only (no writer thread; writes fail).
+    public var readOnly = false
+    /// The most events the async writer puts in one commit.
+    public var maxEventsPerCommit = 10_000
+    /// Where the store logs (never message bodies).
+    public var logger = Logger(label: "convostore")
+
+    /// The defaults.
+    public init() {}
+}
+
+/// An embedded store of business conversations on LMDB: messages, windows, replies due, controls
+/// and charges, with time-ordered indexes so every scan costs O(log n + results).
+///
+/// ```swift
+/// let store = try ConvoStore.open(at: "/var/lib/chat/store")
+/// // A server: many tasks submit; each returns after the group commit that holds its events.
+/// let results = try await store.record([.message(inbound)])
+/// let decision = try await store.send(reply)          // checked and recorded in one transaction
+/// let overdue = try store.overdue(asOf: now)          // O(log n + results)
+/// ```
+public final class ConvoStore: Sendable {
+    /// The directory of the store.
+    public let path: String
+    /// The rules' numbers, kept in the store.
+    public let settings: StoreSettings
+    let environment: Environment
+    let databases: Databases
+    private let writer: GroupCommitWriter?
+    let logger: Logger
+
+    static let formatVersion: UInt32 = 1
+    private static let formatKey = Array("format".utf8)
+    private static let settingsKey = Array("settings".utf8)
+
+    /// Opens the store at `path`, creating it (with `settings`, or the defaults) if it does not exist.
+    ///
+    /// - Throws: ``ConvoStoreError/incompatibleStore(_:)`` if the store exists with other settings.
+    public static func open(at path: String, settings: StoreSettings? = nil, options: StoreOptions = .init()) throws -> ConvoStore {
+        try settings?.validate()
+        var lmdb = EnvironmentOptions()
+        lmdb.mapSize = options.initialMapSize
+        lmdb.maxMapSize = options.maxMapSize
+        lmdb.maxReaders = options.maxReaders
+        lmdb.readOnly = options.readOnly
+        lmdb.maxDatabases = 16
+        // Durability is known only after reading the settings; reopen below if it differs.
+        let environment = try Environment.open(path: path, options: lmdb)
+        let (databases, stored) = try Self.prepare(environment, settings: settings, readOnly: options.readOnly)
+        try environment.setDurability((options.durabilityOverride ?? stored.durability).lmdb)
+        return ConvoStore(path: environment.path, settings: stored, environment: environment, databases: databases, options: options)
+    }
+
+    private init(path: String, settings: StoreSettings, environment: Environment, databases: Databases, options: StoreOptions) {
+        self.path = path
+        self.settings = settings
+        self.environment = environment
+        self.databases = databases
+        self.logger = options.logger
+        self.writer = options.readOnly ? nil : GroupCommitWriter(maxEventsPerCommit: options.maxEventsPerCommit, logger: options.logger)
+    }
+
+    deinit {
+        self.writer?.stop()
+    }
+
+    private static func prepare(_ env: Environment, settings: StoreSettings?, readOnly: Bool) throws -> (Databases, StoreSettings) {
+        if readOnly {
+            throw ConvoStoreError.incompatibleStore("read-only opening is not supported yet")
+        }
+        return try env.write { txn in
+            let databases = try Databases(txn)
+            if let raw = try txn.get(databases.meta, key: formatKey) {
+                guard raw.count == 4, BigEndian.read(UInt32.self, from: raw) == formatVersion else {
+                    throw ConvoStoreError.incompatibleStore("\(env.path) has store format \(Array(raw)), this build reads \(formatVersion)")
+                }
+                guard let json = try txn.get(databases.meta, key: settingsKey) else {
+                    throw ConvoStoreError.corruptRecord(database: "meta", detail: "settings missing")
+                }
+                let stored = try JSONDecoder().decode(StoreSettings.self, from: Data(json))
+                if let settings, settings != stored {
+                    throw ConvoStoreError.incompatibleStore("\(env.path) was created with other settings; open it without settings to use its own")
+                }
+                return (databases, stored)
+            }
+            let chosen = settings ?? StoreSettings()
+            try txn.put(databases.meta, key: formatKey, value: BigEndian.bytes(formatVersion))
+            try txn.put(databases.meta, key: settingsKey, value: Array(try JSONEncoder().encode(chosen)))
+            return (databases, chosen)
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` with a snapshot of the store; many threads may read at once.
+    public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try self.environment.read { txn in
+            try body(StoreReader(reader: ConversationReader(txn: txn, db: self.databases, settings: self.settings)))
+        }
+    }
+
+    /// Runs `body` in one write transaction (one commit), synchronously: it commits when `body`
+    /// returns and rolls back when it throws. `body` may run again if the map had to grow, so it
+    /// must have no effects outside the store. Do not call it from inside another `write`.
+    public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
+        try self.environment.write { txn in
+            let recorder = try Recorder(txn: txn, db: self.databases, settings: self.settings)
+            let result = try body(StoreWriter(recorder: recorder))
+            try recorder.finish()
+            return result
+        }
+    }
+
+    /// Records events in one commit, synchronously.
+    public func record(_ events: [Event]) throws -> [RecordResult] {
+        try self.write { writer in try events.map { try writer.record($0) } }
+    }
+
+    // MARK: Async (group commit)
+
+    /// Records events through the writer thread; returns after the commit that holds them
+    /// (durable unless the store was opened otherwise). Many concurrent callers share commits.
+    public func record(_ events: [Event]) async throws -> [RecordResult] {
+        try await self.submit(weight: events.count) { writer in try events.map { try writer.record($0) } }
+    }
+
+    /// Checks an outbound message against the rules at its time and, if allowed, records it with its
+    /// charge in the same transaction. Returns after the commit.
+    public func send(_ message: Message) async throws -> SendResult {
+        try await self.submit(weight: 1) { writer in try writer.send(message) }
+    }
+
+    /// Records a control live: a business block is refused unless the customer's window is open.
+    public func apply(_ control: Control) async throws -> RecordResult {
+        try await self.submit(weight: 1) { writer in try writer.apply(control) }
+    }
+
+    /// Runs `body` on the writer thread inside a group commit and returns its result after the commit.
+    /// `body` must not block or wait; it may run again if the map had to grow.
+    public func submit<T: Sendable>(weight: Int = 1, _ body: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T {
+        guard let writer = self.writer else { throw ConvoStoreError.closed }
+        return try await writer.submit(store: self, weight: weight, body)
+    }
+
+    /// Stops the writer thread after the commits under way; later async writes throw ``ConvoStoreError/closed``.
+    public func close() {
+        self.writer?.stop()
+    }
+}

@@ -296,6 +296,19 @@ public final class Environment: @unchecked Sendable {
         return Int(dead)
     }
 
+    /// Changes how commits reach the disk, for this process only.
+    ///
+    /// The corresponding C function is `mdb_env_set_flags`.
+    public func setDurability(_ durability: Durability) throws {
+        let both = UInt32(MDB_NOSYNC) | UInt32(MDB_NOMETASYNC)
+        try check(mdb_env_set_flags(self.handle, both, 0), "mdb_env_set_flags")
+        switch durability {
+        case .durable: break
+        case .unsafeNoMetaSync: try check(mdb_env_set_flags(self.handle, UInt32(MDB_NOMETASYNC), 1), "mdb_env_set_flags")
+        case .unsafeNoSync: try check(mdb_env_set_flags(self.handle, UInt32(MDB_NOSYNC), 1), "mdb_env_set_flags")
+        }
+    }
+
     /// Flushes buffers to disk; needed only with an unsafe ``Durability``.
     ///
     /// The corresponding C function is `mdb_env_sync`.

@@ -216,6 +216,28 @@ class Conversation:
 
 # ---------------------------------------------------------------------------
 # Line validation (contract: "Native dump format", "Rejected input")
+#
+# Where the docs are silent, this model decides (gen_dump.py only generates
+# cases marked [gen], so the others cannot fail a cross-check):
+#  - `at`: a JSON integer in 0..2^63-1 or an RFC 3339 date-time with `T` and
+#    `Z`/offset; true/false, 1.5 [gen], "1751328000000" [gen] and a space
+#    instead of `T` [gen] are rejected; digits past the millisecond are
+#    truncated; a leap second (:60) is rejected. A float such as 1.0 is rejected.
+#  - Optional fields (kind, category, body, body_b64, entry_point) given as
+#    JSON null mean absent. `kind` must be a non-empty string.
+#  - `body` and `body_b64` on one line: rejected (which one is the body?).
+#    No body equals an empty body when comparing content.
+#  - `category` on a non-template is ignored: not validated, not content.
+#  - `entry_point` on an outbound message is accepted and is part of the
+#    content, but R3 only looks at inbound ones. Entry points are compared as
+#    JSON with sorted keys.
+#  - The header {"convostore_dump":1} is accepted on any line and counted as
+#    skipped; {"convostore_dump":2} [gen] is rejected. An unknown `type` [gen] is
+#    rejected. Lines holding only whitespace are blank (ignored, not counted).
+#  - A status needs no `customer`. A status may name an inbound message id.
+#  - Controls have no id, so a repeated control line is imported again
+#    (harmless: same group, same time, same action).
+#  - Line numbers (`file:line:`) count physical lines from 1, blank ones included.
 # ---------------------------------------------------------------------------
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")

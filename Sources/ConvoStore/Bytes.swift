@@ -1,0 +1,118 @@
+import LMDB
+
+/// Appends fields to a record or key. Integers are big-endian (byte order is numeric order).
+struct ByteWriter {
+    var bytes: [UInt8]
+
+    init(capacity: Int = 64) {
+        self.bytes = []
+        self.bytes.reserveCapacity(capacity)
+    }
+
+    @inline(__always) mutating func u8(_ v: UInt8) { self.bytes.append(v) }
+    @inline(__always) mutating func u32(_ v: UInt32) { BigEndian.append(v, to: &self.bytes) }
+    @inline(__always) mutating func u64(_ v: UInt64) { BigEndian.append(v, to: &self.bytes) }
+    /// A time: non-negative epoch milliseconds, big-endian.
+    @inline(__always) mutating func time(_ v: Int64) { BigEndian.append(UInt64(bitPattern: v), to: &self.bytes) }
+    /// An optional time; `nil` is stored as all ones (never a valid time).
+    @inline(__always) mutating func optionalTime(_ v: Int64?) { self.time(v ?? -1) }
+    /// A byte string with a 1-byte length (at most 255 bytes).
+    mutating func short(_ v: [UInt8]) {
+        precondition(v.count <= 255, "short field over 255 bytes")
+        self.bytes.append(UInt8(v.count))
+        self.bytes.append(contentsOf: v)
+    }
+    /// A byte string with a 4-byte length.
+    mutating func long(_ v: [UInt8]) {
+        self.u32(UInt32(v.count))
+        self.bytes.append(contentsOf: v)
+    }
+    /// A byte string that keeps its byte order inside a composite key: 0x00 becomes 0x00 0xFF and the
+    /// string ends with 0x00 0x00, so (a, b) pairs sort as a first, then b.
+    mutating func ordered(_ v: [UInt8]) {
+        for byte in v {
+            self.bytes.append(byte)
+            if byte == 0 { self.bytes.append(0xFF) }
+        }
+        self.bytes.append(0)
+        self.bytes.append(0)
+    }
+    mutating func raw(_ v: [UInt8]) { self.bytes.append(contentsOf: v) }
+    mutating func raw(_ v: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: v) }
+}
+
+/// Reads fields from a record or key borrowed from the map; every read is bounds-checked, so damaged
+/// bytes give a ``ConvoStoreError/corruptRecord(database:detail:)`` instead of a crash.
+struct ByteReader {
+    let buffer: UnsafeRawBufferPointer
+    var offset = 0
+    let database: String
+
+    init(_ buffer: UnsafeRawBufferPointer, database: String) {
+        self.buffer = buffer
+        self.database = database
+    }
+
+    var isAtEnd: Bool { self.offset == self.buffer.count }
+
+    @inline(__always) private mutating func need(_ n: Int) throws(ConvoStoreError) {
+        guard n >= 0, self.offset + n <= self.buffer.count else {
+            throw .corruptRecord(database: self.database, detail: "record ends at byte \(self.buffer.count), needed \(self.offset + n)")
+        }
+    }
+
+    @inline(__always) mutating func u8() throws(ConvoStoreError) -> UInt8 {
+        try self.need(1)
+        defer { self.offset += 1 }
+        return self.buffer[self.offset]
+    }
+
+    @inline(__always) mutating func u32() throws(ConvoStoreError) -> UInt32 {
+        try self.need(4)
+        defer { self.offset += 4 }
+        return BigEndian.read(UInt32.self, from: self.buffer, at: self.offset)
+    }
+
+    @inline(__always) mutating func u64() throws(ConvoStoreError) -> UInt64 {
+        try self.need(8)
+        defer { self.offset += 8 }
+        return BigEndian.read(UInt64.self, from: self.buffer, at: self.offset)
+    }
+
+    @inline(__always) mutating func time() throws(ConvoStoreError) -> Int64 { Int64(bitPattern: try self.u64()) }
+
+    @inline(__always) mutating func optionalTime() throws(ConvoStoreError) -> Int64? {
+        let v = try self.time()
+        return v < 0 ? nil : v
+    }
+
+    mutating func bytes(_ n: Int) throws(ConvoStoreError) -> [UInt8] {
+        try self.need(n)
+        defer { self.offset += n }
+        return Array(UnsafeRawBufferPointer(rebasing: self.buffer[self.offset..<self.offset + n]))
+    }
+
+    mutating func short() throws(ConvoStoreError) -> [UInt8] { try self.bytes(Int(try self.u8())) }
+    mutating func long() throws(ConvoStoreError) -> [UInt8] { try self.bytes(Int(try self.u32())) }
+
+    mutating func ordered() throws(ConvoStoreError) -> [UInt8] {
+        var out: [UInt8] = []
+        while true {
+            let byte = try self.u8()
+            if byte == 0 {
+                let next = try self.u8()
+                if next == 0 { return out }
+                guard next == 0xFF else {
+                    throw .corruptRecord(database: self.database, detail: "bad escape in key at byte \(self.offset - 1)")
+                }
+            }
+            out.append(byte)
+        }
+    }
+
+    func expectEnd() throws(ConvoStoreError) {
+        guard self.isAtEnd else {
+            throw .corruptRecord(database: self.database, detail: "\(self.buffer.count - self.offset) unexpected trailing bytes")
+        }
+    }
+}

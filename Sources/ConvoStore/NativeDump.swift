@@ -1,0 +1,264 @@
+// The native dump format (docs/contract.md, "Native dump format"): one JSON object per line.
+
+/// A line that cannot be imported, and why (a field and what is wrong with it).
+public struct DumpLineError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The reason, naming the field.
+    public var reason: String
+    /// Makes an error.
+    public init(_ reason: String) { self.reason = reason }
+    /// The reason.
+    public var description: String { self.reason }
+}
+
+/// What one dump line holds.
+public enum DumpLine: Sendable, Hashable {
+    /// An event to record.
+    case event(Event)
+    /// The `{"convostore_dump":1}` header.
+    case header
+}
+
+/// Reads and writes native dump lines.
+public enum NativeDump {
+    /// The header line `export` writes first.
+    public static let header = #"{"convostore_dump":1}"#
+
+    /// Parses one non-blank line.
+    public static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> DumpLine {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(line)
+        } catch {
+            throw DumpLineError("invalid JSON at column \(error.column): \(error.reason)")
+        }
+        guard case .object = value else { throw DumpLineError("line is \(value.typeName), not a JSON object") }
+        if let version = value["convostore_dump"], value["type"] == nil {
+            guard version == .integer(1) else { throw DumpLineError("convostore_dump: unsupported version \(version)") }
+            return .header
+        }
+        let type = try string(value, "type")
+        switch type {
+        case "message": return .event(.message(try message(value)))
+        case "status": return .event(.status(try status(value)))
+        case "control": return .event(.control(try control(value)))
+        default: throw DumpLineError("type: unknown type \"\(type)\" (message, status or control)")
+        }
+    }
+
+    /// Parses one non-blank line given as a string.
+    public static func parse(_ line: String) throws(DumpLineError) -> DumpLine {
+        let bytes = Array(line.utf8)
+        let result = bytes.withUnsafeBytes { buffer in Result { () throws(DumpLineError) -> DumpLine in try parse(buffer) } }
+        return try result.get()
+    }
+
+    static func message(_ v: JSONValue) throws(DumpLineError) -> Message {
+        let directionName = try string(v, "direction")
+        guard let direction = Direction(name: directionName) else {
+            throw DumpLineError("direction: \"\(directionName)\" is not in or out")
+        }
+        let kind = try optionalString(v, "kind") ?? "text"
+        var category: TemplateCategory?
+        if let name = try optionalString(v, "category") {
+            guard let parsed = TemplateCategory(name: name) else {
+                throw DumpLineError("category: \"\(name)\" is not marketing, utility or authentication")
+            }
+            category = parsed
+        }
+        if kind == "template", category == nil { throw DumpLineError("category: required when kind is template") }
+        var body: [UInt8]?
+        var bodyIsText = true
+        if let text = try optionalString(v, "body") { body = Array(text.utf8) }
+        if let encoded = try optionalString(v, "body_b64") {
+            guard let bytes = Base64.decode(encoded) else { throw DumpLineError("body_b64: not valid base64") }
+            body = bytes
+            bodyIsText = false
+        }
+        var entryPoint: EntryPoint?
+        if let entry = v["entry_point"], entry != .null {
+            guard case .object = entry else { throw DumpLineError("entry_point: must be an object, got \(entry.typeName)") }
+            entryPoint = EntryPoint(source: try optionalScalar(entry, "source", in: "entry_point") ?? "",
+                                    id: try optionalScalar(entry, "id", in: "entry_point") ?? "")
+        }
+        let message = Message(
+            id: try string(v, "id"), business: try string(v, "business"), customer: try string(v, "customer"),
+            direction: direction, at: try time(v), kind: kind, category: kind == "template" ? category : nil,
+            body: body, bodyIsText: bodyIsText, entryPoint: direction == .inbound ? entryPoint : nil)
+        do { try Limits.validate(message) } catch { throw DumpLineError(error.description) }
+        return message
+    }
+
+    static func status(_ v: JSONValue) throws(DumpLineError) -> StatusUpdate {
+        let name = try string(v, "status")
+        guard let status = MessageStatus(name: name) else {
+            throw DumpLineError("status: \"\(name)\" is not sent, delivered, read or failed")
+        }
+        let update = StatusUpdate(business: try string(v, "business"), messageID: try string(v, "id"), status: status, at: try time(v))
+        do { try Limits.validate(update) } catch { throw DumpLineError(error.description) }
+        return update
+    }
+
+    static func control(_ v: JSONValue) throws(DumpLineError) -> Control {
+        let by = try string(v, "by")
+        guard let actor = Actor(name: by) else { throw DumpLineError("by: \"\(by)\" is not customer or business") }
+        let name = try string(v, "action")
+        guard let action = ControlAction(name: name) else { throw DumpLineError("action: unknown action \"\(name)\"") }
+        let control = Control(business: try string(v, "business"), customer: try string(v, "customer"), actor: actor, action: action, at: try time(v))
+        do { try Limits.validate(control) } catch { throw DumpLineError(error.description) }
+        return control
+    }
+
+    private static func string(_ v: JSONValue, _ field: String) throws(DumpLineError) -> String {
+        guard let value = v[field] else { throw DumpLineError("\(field): required field missing") }
+        guard case .string(let s) = value else { throw DumpLineError("\(field): must be a string, got \(value.typeName)") }
+        return s
+    }
+
+    private static func optionalString(_ v: JSONValue, _ field: String) throws(DumpLineError) -> String? {
+        guard let value = v[field], value != .null else { return nil }
+        guard case .string(let s) = value else { throw DumpLineError("\(field): must be a string, got \(value.typeName)") }
+        return s
+    }
+
+    /// A string or an integer (entry point ids are sometimes numbers).
+    private static func optionalScalar(_ v: JSONValue, _ field: String, in parent: String) throws(DumpLineError) -> String? {
+        switch v[field] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case .integer(let n)?: return String(n)
+        case let other?: throw DumpLineError("\(parent).\(field): must be a string, got \(other.typeName)")
+        }
+    }
+
+    private static func time(_ v: JSONValue) throws(DumpLineError) -> Int64 {
+        guard let value = v["at"] else { throw DumpLineError("at: required field missing") }
+        switch value {
+        case .integer(let ms):
+            guard ms >= 0 else { throw DumpLineError("at: \(ms) is negative (epoch milliseconds)") }
+            return ms
+        case .string(let text):
+            guard let ms = Timestamp.parseRFC3339(text) else { throw DumpLineError("at: \"\(text)\" is not an RFC 3339 time or epoch milliseconds") }
+            return ms
+        default:
+            throw DumpLineError("at: must be integer epoch milliseconds or an RFC 3339 string, got \(value.typeName)")
+        }
+    }
+
+    // MARK: Writing
+
+    /// The dump line of a message (without newline).
+    public static func line(_ m: Message) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "message")
+        w.field("id", m.id)
+        w.field("business", m.business)
+        w.field("customer", m.customer)
+        w.field("direction", m.direction.name)
+        w.field("at", m.at)
+        w.field("kind", m.kind)
+        if let category = m.category { w.field("category", category.name) }
+        if let body = m.body {
+            if m.bodyIsText, let text = String(validating: body, as: UTF8.self) {
+                w.field("body", text)
+            } else {
+                w.field("body_b64", Base64.encode(body))
+            }
+        }
+        if let entry = m.entryPoint {
+            w.objectField("entry_point") { w in
+                w.field("source", entry.source)
+                w.field("id", entry.id)
+            }
+        }
+        w.endObject()
+        return w.string
+    }
+
+    /// The dump line of a status (without newline).
+    public static func line(_ s: StatusUpdate) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "status")
+        w.field("business", s.business)
+        w.field("id", s.messageID)
+        w.field("status", s.status.name)
+        w.field("at", s.at)
+        w.endObject()
+        return w.string
+    }
+
+    /// The dump line of a control (without newline).
+    public static func line(_ c: Control) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "control")
+        w.field("business", c.business)
+        w.field("customer", c.customer)
+        w.field("by", c.actor.name)
+        w.field("action", c.action.name)
+        w.field("at", c.at)
+        w.endObject()
+        return w.string
+    }
+}
+
+/// Standard base64 (RFC 4648) for `body_b64`.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 2 < bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = UInt32(bytes[i]) << 16
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], 61, 61]
+        } else if rest == 2 {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], 61]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 4 * 3)
+        var i = 0
+        while i < chars.count {
+            var n: UInt32 = 0
+            var pad = 0
+            for k in 0..<4 {
+                let c = chars[i + k]
+                if c == 61 {
+                    guard i + 4 == chars.count, k >= 2 else { return nil }
+                    pad += 1
+                    n <<= 6
+                } else {
+                    guard pad == 0 else { return nil }
+                    let v = reverse[Int(c)]
+                    guard v != 0xFF else { return nil }
+                    n = n << 6 | UInt32(v)
+                }
+            }
+            out.append(UInt8(n >> 16 & 0xFF))
+            if pad < 2 { out.append(UInt8(n >> 8 & 0xFF)) }
+            if pad < 1 { out.append(UInt8(n & 0xFF)) }
+            i += 4
+        }
+        return out
+    }
+}
