@@ -1,0 +1,271 @@
+import ArgumentParser
+import ConvoStore
+import Foundation
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stream dumps into the store (`-` is standard input).")
+    @OptionGroup var store: StoreOption
+    @Option(help: "Input format: native (JSON Lines) or webhook.") var format: String = "native"
+    @Option(help: "Where rejected lines go (default <dump>.rejects).") var rejects: String?
+    @Flag(help: "Stop at the first rejected line.") var strict = false
+    @Option(help: "Stop after N rejected lines.") var maxRejects: Int?
+    @Argument(help: "Dump files; - for standard input.") var files: [String]
+
+    func run() throws {
+        guard self.format == "native" else {
+            printError("error: --format \(self.format) is not supported yet (native)")
+            throw Exit.usage
+        }
+        guard !self.files.isEmpty else {
+            printError("error: give at least one FILE (or -)")
+            throw Exit.usage
+        }
+        let db = try self.store.open(create: true)
+        var options = ImportOptions()
+        options.rejectsPath = self.rejects
+        options.strict = self.strict
+        options.maxRejects = self.maxRejects
+        var anyRejected = false
+        let started = Date()
+        for file in self.files {
+            let importer = DumpImporter(store: db, options: options) { printError($0) }
+            let summary: ImportSummary
+            do {
+                summary = try importer.importFile(file)
+            } catch {
+                printError("error: \(file): \(error)")
+                throw Exit.usage
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            var text = "\(file): read \(summary.linesRead) lines: imported \(summary.imported), duplicates skipped \(summary.duplicates), "
+                + "blank/header skipped \(summary.skipped), rejected \(summary.rejected)"
+            if let path = summary.rejectsPath { text += " (kept in \(path))" }
+            text += String(format: ", %.2fs", elapsed)
+            if summary.stoppedEarly { text += "; stopped early" }
+            printError(text)
+            if summary.rejected > 0 { anyRejected = true }
+            if summary.stoppedEarly { break }
+        }
+        if anyRejected { throw Exit.problem }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write the whole store as a native dump.")
+    @OptionGroup var store: StoreOption
+    @Option(help: "Output file (default standard output).") var output: String?
+
+    func run() throws {
+        let db = try self.store.open()
+        let handle: FileHandle
+        if let output = self.output {
+            guard FileManager.default.createFile(atPath: output, contents: nil), let h = FileHandle(forWritingAtPath: output) else {
+                printError("error: cannot write \(output)")
+                throw Exit.usage
+            }
+            handle = h
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        var buffer: [UInt8] = []
+        try db.export { line in
+            buffer.append(contentsOf: line.utf8)
+            buffer.append(0x0A)
+            if buffer.count > 1 << 20 {
+                handle.write(Data(buffer))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        handle.write(Data(buffer))
+        if self.output != nil { try handle.close() }
+    }
+}
+
+func printWaiting(_ list: [WaitingConversation], json asJSON: Bool) {
+    var out = Output()
+    if asJSON {
+        for w in list {
+            out.line(jsonObject(["business": w.business, "customer": w.customer, "waiting_since": w.waitingSince, "reply_due_at": w.replyDueAt]))
+        }
+    } else {
+        for line in table(["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"],
+                          list.map { [$0.business, $0.customer, rfc3339($0.waitingSince), rfc3339($0.replyDueAt)] }) {
+            out.line(line)
+        }
+    }
+    out.flush()
+}
+
+struct Overdue: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Conversations overdue at a time (R2).")
+    @OptionGroup var store: StoreOption
+    @Option(name: .customLong("as-of"), help: "The time.") var asOf: Time
+    @Option(help: "Only this business.") var business: String?
+    @Option(help: "At most N conversations.") var limit: Int?
+    @Flag(help: "JSON Lines output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        printWaiting(try db.overdue(asOf: self.asOf.millis, business: self.business, limit: self.limit ?? .max), json: self.json)
+    }
+}
+
+struct NewlyOverdue: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "newly-overdue", abstract: "Conversations whose reply fell due in (T1, T2].")
+    @OptionGroup var store: StoreOption
+    @Option(help: "T1 (exclusive).") var after: Time
+    @Option(help: "T2 (inclusive).") var until: Time
+    @Flag(help: "JSON Lines output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        printWaiting(try db.newlyOverdue(after: self.after.millis, until: self.until.millis), json: self.json)
+    }
+}
+
+struct Windows: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Windows closing in [T1, T2).")
+    @OptionGroup var store: StoreOption
+    @Option(help: "T1 (inclusive).") var from: Time
+    @Option(help: "T2 (exclusive).") var to: Time
+    @Option(help: "Only this business.") var business: String?
+    @Flag(help: "JSON Lines output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        let list = try db.windowsClosing(from: self.from.millis, to: self.to.millis, business: self.business)
+        var out = Output()
+        if self.json {
+            for w in list { out.line(jsonObject(["business": w.business, "customer": w.customer, "window_expires_at": w.windowExpiresAt])) }
+        } else {
+            for line in table(["BUSINESS", "CUSTOMER", "WINDOW EXPIRES AT"], list.map { [$0.business, $0.customer, rfc3339($0.windowExpiresAt)] }) {
+                out.line(line)
+            }
+        }
+        out.flush()
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One conversation's state.")
+    @OptionGroup var store: StoreOption
+    @Option(help: "The business.") var business: String
+    @Option(help: "The customer.") var customer: String
+    @Option(help: "Evaluate the window at this time (default now).") var at: Time?
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        let at = self.at?.millis ?? nowMillis()
+        guard let s = try db.conversation(business: self.business, customer: self.customer, at: at) else {
+            printError("no conversation between business \(self.business) and customer \(self.customer)")
+            throw Exit.problem
+        }
+        var out = Output()
+        if self.json {
+            out.line(jsonObject([
+                "business": s.business, "customer": s.customer, "window_expires_at": s.windowExpiresAt,
+                "waiting_since": s.waitingSince, "reply_due_at": s.replyDueAt, "window_open": s.windowOpen,
+                "can_send_freeform": s.canSendFreeform, "blocked": s.blocked, "restricted": s.restricted,
+                "marketing_opt_out": s.marketingOptOut, "messages_in": s.messagesIn, "messages_out": s.messagesOut,
+            ]))
+        } else {
+            let rows: [(String, String)] = [
+                ("business", s.business), ("customer", s.customer), ("window expires at", rfc3339(s.windowExpiresAt)),
+                ("waiting since", rfc3339(s.waitingSince)), ("reply due at", rfc3339(s.replyDueAt)),
+                ("at", rfc3339(s.evaluatedAt)), ("window open", "\(s.windowOpen)"), ("can send free-form", "\(s.canSendFreeform)"),
+                ("blocked", "\(s.blocked)"), ("restricted", "\(s.restricted)"), ("marketing opt-out", "\(s.marketingOptOut)"),
+                ("messages in", "\(s.messagesIn)"), ("messages out", "\(s.messagesOut)"),
+            ]
+            for (k, v) in rows { out.line(k.padding(toLength: 20, withPad: " ", startingAt: 0) + v) }
+        }
+        out.flush()
+    }
+}
+
+struct Billing: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Charges and violations of a business's outbound messages in [T1, T2).")
+    @OptionGroup var store: StoreOption
+    @Option(help: "The business.") var business: String
+    @Option(help: "T1 (inclusive; default the beginning).") var from: Time?
+    @Option(help: "T2 (exclusive; default no end).") var to: Time?
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        let b = try db.billing(business: self.business, from: self.from?.millis, to: self.to?.millis)
+        var out = Output()
+        if self.json {
+            let charged = jsonObject(["marketing": b.charged[.marketing] ?? 0, "utility": b.charged[.utility] ?? 0, "authentication": b.charged[.authentication] ?? 0])
+            let violations = jsonObject([
+                "blocked": b.violations[.blocked] ?? 0, "outside_window": b.violations[.outsideWindow] ?? 0,
+                "no_opt_in": b.violations[.noOptIn] ?? 0, "opted_out": b.violations[.optedOut] ?? 0, "restricted": b.violations[.restricted] ?? 0,
+            ])
+            out.line(jsonObject([
+                "business": b.business, "from": b.from, "to": b.to, "charged": RawJSON(text: charged), "free": b.free,
+                "violations": RawJSON(text: violations), "amount_micros": b.amountMicros,
+            ]))
+        } else {
+            out.line("business \(b.business), from \(rfc3339(b.from)) to \(rfc3339(b.to))")
+            for category in TemplateCategory.allCases { out.line("  charged \(category.name): \(b.charged[category] ?? 0)") }
+            out.line("  free: \(b.free)")
+            for violation in Violation.allCases { out.line("  violation \(violation.name): \(b.violations[violation] ?? 0)") }
+            out.line("  amount (micros): \(b.amountMicros)")
+        }
+        out.flush()
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Verify every index against the records; exit 1 with a report if not.")
+    @OptionGroup var store: StoreOption
+
+    func run() throws {
+        let db = try self.store.open()
+        let report: CheckReport
+        do {
+            report = try db.check()
+        } catch {
+            print("check failed: \(error)")
+            throw Exit.problem
+        }
+        print("checked \(report.conversations) conversations, \(report.messages) messages, \(report.indexEntries) index entries")
+        if report.isHealthy {
+            print("ok")
+        } else {
+            for problem in report.problems { print("problem: \(problem)") }
+            throw Exit.problem
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Counts, sizes and settings.")
+    @OptionGroup var store: StoreOption
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        let s = try db.statistics()
+        let conversations = s.entries["conversations"] ?? 0
+        let messages = s.entries["messages"] ?? 0
+        if self.json {
+            let entries = "{" + s.entries.keys.sorted().map { "\(jsonString($0)):\(s.entries[$0]!)" }.joined(separator: ",") + "}"
+            let settings = jsonObject([
+                "window_ms": s.settings.windowMillis, "reply_sla_ms": s.settings.replySLAMillis,
+                "free_entry_reply_ms": s.settings.freeEntryReplyMillis, "free_entry_window_ms": s.settings.freeEntryWindowMillis,
+                "rate_marketing": s.settings.rates.marketing, "rate_utility": s.settings.rates.utility,
+                "rate_authentication": s.settings.rates.authentication, "durability": s.settings.durability.rawValue,
+            ])
+            print(jsonObject([
+                "conversations": conversations, "messages": messages, "used_bytes": s.usedBytes, "map_size": s.mapSize,
+                "entries": RawJSON(text: entries), "settings": RawJSON(text: settings),
+            ]))
+        } else {
+            print("conversations \(conversations), messages \(messages)")
+            print("used \(s.usedBytes) bytes of a \(s.mapSize)-byte map")
+            for name in s.entries.keys.sorted() { print("  \(name): \(s.entries[name]!) entries, \(s.bytes[name] ?? 0) bytes") }
+            print("settings: window \(s.settings.windowMillis) ms, reply SLA \(s.settings.replySLAMillis) ms, durability \(s.settings.durability.rawValue)")
+        }
+    }
+}
