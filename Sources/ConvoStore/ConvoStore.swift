@@ -29,7 +29,7 @@ public struct StoreOptions: Sendable {
 /// ```swift
 /// let store = try ConvoStore.open(at: "/var/lib/chat/store")
 /// // A server: many tasks submit; each returns after the group commit that holds its events.
-/// let results = try await store.record([.message(inbound)])
+/// let results = try await store.submit([.message(inbound)])
 /// let decision = try await store.send(reply)          // checked and recorded in one transaction
 /// let overdue = try store.overdue(asOf: now)          // O(log n + results)
 /// ```
@@ -134,7 +134,7 @@ public final class ConvoStore: Sendable {
 
     /// Records events through the writer thread; returns after the commit that holds them
     /// (durable unless the store was opened otherwise). Many concurrent callers share commits.
-    public func record(_ events: [Event]) async throws -> [RecordResult] {
+    public func submit(_ events: [Event]) async throws -> [RecordResult] {
         try await self.submit(weight: events.count) { writer in try events.map { try writer.record($0) } }
     }
 

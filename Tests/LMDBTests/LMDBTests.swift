@@ -21,7 +21,7 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
                 try txn.put(db, key: Array("alpha".utf8), value: [1, 2, 3])
                 #expect(try txn.put(db, key: Array("alpha".utf8), value: [9], flags: .noOverwrite) == false)
                 try txn.put(db, key: Array("beta".utf8), value: [])
-                try Array("gamma".utf8).withUnsafeBytes { key in
+                _ = try Array("gamma".utf8).withUnsafeBytes { key in
                     try txn.reserve(db, key: key, count: 4) { $0.copyBytes(from: [7, 7, 7, 7]) }
                 }
             }
