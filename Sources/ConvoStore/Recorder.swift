@@ -253,9 +253,14 @@ final class Recorder {
                 return .rejected(.businessBlockOutsideWindow(business: control.business, customer: control.customer))
             }
         }
+        let group = ControlGroup(actor: control.actor, action: control.action)
+        if let old, try self.hasControl(old.id, group: group, at: control.at, action: control.action) {
+            // The same control as the last one of its group at that time (a re-imported dump):
+            // recording it again could change nothing, so imports stay idempotent.
+            return .duplicate
+        }
         var c = old ?? ConversationRecord(id: self.nextConversation)
         if old == nil { self.nextConversation += 1 }
-        let group = ControlGroup(actor: control.actor, action: control.action)
         try self.txn.put(
             self.db.controls, key: Keys.control(conversation: c.id, group: group, at: control.at, seq: self.takeSeq()),
             value: [control.action.rawValue])
@@ -266,6 +271,18 @@ final class Recorder {
         try self.reclassify(c, business: business, range: range, controls: controls)
         try self.save(c, old: old, key: conversationKey, business: business, customer: customer)
         return .recorded
+    }
+
+    private func hasControl(_ conversation: UInt32, group: ControlGroup, at: Int64, action: ControlAction) throws -> Bool {
+        var found = false
+        let lower = Keys.control(conversation: conversation, group: group, at: at, seq: 0)
+        let upper = Keys.control(conversation: conversation, group: group, at: at, seq: .max)
+        // Only the last one recorded at that time counts: it is the one in effect.
+        try self.txn.forEach(self.db.controls, from: .inclusive(lower), to: .inclusive(upper), reverse: true) { _, value in
+            found = value.count == 1 && value[0] == action.rawValue
+            return false
+        }
+        return found
     }
 
     /// Sets a business's reply SLA and moves its conversations' due times.

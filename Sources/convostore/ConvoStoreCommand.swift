@@ -8,6 +8,21 @@ struct ConvoStoreCommand: ParsableCommand {
         commandName: "convostore",
         abstract: "Business messaging conversations on LMDB: import, query, check.",
         subcommands: [Import.self, Export.self, Overdue.self, NewlyOverdue.self, Windows.self, Show.self, Billing.self, Check.self, Stats.self])
+
+    /// Maps ArgumentParser's usage errors (64) to the contract's exit status 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // --help
+            printError(fullMessage(for: error))
+            Foundation.exit(code == .failure ? 1 : 2)
+        }
+    }
 }
 
 /// Exit statuses of the contract: 1 = ran but found a problem, 2 = bad usage or the store could not be opened.

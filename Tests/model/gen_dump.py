@@ -36,7 +36,8 @@ from typing import Optional
 
 sys.dont_write_bytecode = True        # keep __pycache__ out of the source tree
 from model import (BUSINESS_ACTIONS, CATEGORIES, CONTROL_GROUP, CUSTOMER_ACTIONS,
-                   DAY_MS, HOUR_MS, MAX_BODY_BYTES, STATUSES, format_rfc3339)
+                   DAY_MS, HOUR_MS, MAX_BODY_BYTES, STATUSES, format_rfc3339, parse_at,
+                   parse_rfc3339)
 
 BASE = 1_751_328_000_000           # 2025-07-01T00:00:00Z
 SPAN = 7 * DAY_MS                   # events fall in [BASE, BASE + SPAN)
@@ -65,7 +66,6 @@ class Line:
     data: bytes
     key: Optional[tuple] = None
     malformed: bool = False
-    after: Optional[int] = None      # malformed conflict: index of the original line
 
 
 @dataclass
@@ -86,6 +86,7 @@ class Generator:
         self.businesses = self._ids(SPECIAL_BUSINESSES, businesses, 11)
         self.customers = self._ids(SPECIAL_CUSTOMERS, customers, 12)
         self.lines: list[Line] = []
+        self._pending_after: list = []              # statuses to write after the current event
         self.msgs: dict[tuple, dict] = {}          # (business, id) -> message object
         self.out_ids: list[tuple] = []              # (business, id) of outbound messages
         self.used_ids: dict[str, set] = {}          # id -> businesses using it
@@ -190,8 +191,8 @@ class Generator:
         return json.dumps(obj, ensure_ascii=ascii_,
                           separators=(",", ":") if compact else (", ", ": ")).encode("utf-8")
 
-    def _emit(self, obj: dict, key=None, malformed=False, after=None, data=None) -> int:
-        self.lines.append(Line(data if data is not None else self._encode(obj), key, malformed, after))
+    def _emit(self, obj: dict, key=None) -> int:
+        self.lines.append(Line(self._encode(obj), key))
         return len(self.lines) - 1
 
     def _message(self, conv: Conv, direction: str, t: int, before: list) -> None:
@@ -229,16 +230,13 @@ class Generator:
                 if rng.random() < 0.3:
                     before.append(s)
                 else:
-                    self._emit_after_message(s)
+                    self._pending_after.append(s)          # written after the message
         idx = self._emit(obj, key=(conv.business, mid))
         for s in before:
             # move statuses in front of the message line
             self.lines.insert(idx, Line(self._encode(s)))
             idx += 1
         before.clear()
-
-    def _emit_after_message(self, s: dict) -> None:
-        self._pending_after.append(s)
 
     def _control(self, conv: Conv, t: int) -> None:
         rng = self.rng
@@ -263,7 +261,6 @@ class Generator:
         convs = [Conv(b, c, BASE + rng.randrange(3 * DAY_MS)) for b in self.businesses for c in self.customers]
         weights = [min(rng.paretovariate(1.2), 20.0) for _ in convs]   # a few busy conversations
         produced = 0
-        self._pending_after: list = []
         while produced < self.n_events:
             conv = rng.choices(convs, weights)[0]
             r = rng.random()
@@ -290,11 +287,9 @@ class Generator:
             self._pending_after.clear()
 
         self._duplicates()
-        lines = self.lines
         if self.shuffle:
-            rng.shuffle(lines)
-        self.lines = lines
-        self._malformed()
+            rng.shuffle(self.lines)
+        self._malformed()                   # after shuffling: a conflict must follow its original
         out = [l.data for l in self.lines]
         for _ in range(rng.randint(0, 2)):                      # blank lines are ignored
             out.insert(rng.randint(0, len(out)), b"")
@@ -325,7 +320,6 @@ class Generator:
         if isinstance(at, int):
             o["at"] = format_rfc3339(at, rng.choice([0, 60, -420]), millis=True)
         else:
-            from model import parse_rfc3339
             o["at"] = parse_rfc3339(at)
         if "body" in o and rng.random() < 0.7:
             o["body_b64"] = base64.b64encode(o.pop("body").encode("utf-8")).decode()
@@ -417,7 +411,6 @@ class Generator:
                 originals = [i for i, l in enumerate(self.lines) if l.key is not None and not l.malformed]
                 i = rng.choice(originals)
                 o = dict(self.msgs[self.lines[i].key])
-                from model import parse_at
                 if rng.random() < 0.5:
                     o["at"] = parse_at(o["at"]) + 1
                 else:
