@@ -34,7 +34,7 @@ test: deps
 model-check: deps
 	@if [ -f Tests/model/crosscheck.py ]; then \
 	  $(SWIFT) build --product convostore && \
-	  python3 Tests/model/crosscheck.py --cli "$$($(SWIFT) build --show-bin-path)/convostore"; \
+	  python3 Tests/model/crosscheck.py --cli "$$($(SWIFT) build --show-bin-path)/convostore" --seeds 4 --events 1500 --export; \
 	fi
 
 clean:
