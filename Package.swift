@@ -36,7 +36,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
-        .testTarget(name: "ConvoStoreTests", dependencies: ["ConvoStore", "LMDB", "TestSupport"]),
+        .testTarget(name: "ConvoStoreTests", dependencies: ["ConvoStore", "LMDB", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "convostoreTests", dependencies: ["ConvoStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

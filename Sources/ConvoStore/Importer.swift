@@ -1,147 +1,397 @@
 import Foundation
+import LMDB
+
+/// The input format of an import.
+public enum DumpFormat: String, Sendable, CaseIterable {
+    /// Native JSON Lines (docs/contract.md, "Native dump format").
+    case native
+    /// Archives of WhatsApp Cloud API webhook deliveries, one per line.
+    case webhook
+}
 
 /// How an import treats its input.
 public struct ImportOptions: Sendable {
+    /// The input format.
+    public var format: DumpFormat = .native
     /// Where rejected lines go, unchanged; default `<dump>.rejects` (`stdin.rejects` for `-`).
     public var rejectsPath: String?
+    /// Append to the rejects file instead of starting it afresh (several inputs sharing one file).
+    public var appendRejects = false
     /// Stop at the first rejected line (the lines before it are committed, nothing of it).
     public var strict = false
     /// Stop after this many rejected lines.
     public var maxRejects: Int?
-    /// Events per commit.
-    public var eventsPerCommit = 5_000
+    /// Continue from the checkpoint a killed or finished import of the same file left (`--restart` turns it off).
+    public var resume = true
+    /// Events (lines) per commit.
+    public var linesPerCommit = 5_000
     /// Lines longer than this are rejected without being buffered whole.
     public var maxLineBytes = 1 << 20
+    /// Called a few times a second while importing (for a progress line).
+    public var progress: (@Sendable (ImportProgress) -> Void)?
 
     /// The defaults.
     public init() {}
 }
 
+/// Where an import stands.
+public struct ImportProgress: Sendable, Hashable {
+    /// Bytes of the input read so far (from its start, counting a resumed part).
+    public var bytesRead: Int
+    /// The input's size, when it is a regular file.
+    public var totalBytes: Int?
+    /// Lines read in this run.
+    public var linesRead: Int
+    /// Lines rejected in this run.
+    public var rejected: Int
+    /// Seconds since this run started.
+    public var elapsed: Double
+}
+
 /// What an import did; `imported + duplicates + skipped + rejected == linesRead`.
 public struct ImportSummary: Sendable, Hashable {
-    /// Lines read (including blank ones).
+    /// Lines read in this run (including blank ones).
     public var linesRead = 0
-    /// Events recorded.
+    /// Lines whose events were recorded.
     public var imported = 0
-    /// Messages already recorded with identical content, and statuses that changed nothing.
+    /// Lines that changed nothing: messages already recorded with identical content, repeated statuses and controls.
     public var duplicates = 0
-    /// Blank lines and dump headers.
+    /// Blank lines, dump headers, and webhook deliveries with nothing to record.
     public var skipped = 0
-    /// Lines rejected (written to the rejects file).
+    /// Lines rejected (kept in the rejects file).
     public var rejected = 0
-    /// Bytes read.
+    /// Parts of webhook deliveries skipped (other fields, other message shapes), not errors.
+    public var webhookPartsSkipped = 0
+    /// Bytes read in this run.
     public var bytesRead = 0
+    /// The line after which this run resumed (0: from the start).
+    public var resumedAfterLine = 0
     /// Whether the import stopped early (`strict` or `maxRejects`).
     public var stoppedEarly = false
     /// Where rejected lines went, if any were.
     public var rejectsPath: String?
+    /// Seconds the run took.
+    public var elapsed: Double = 0
 }
 
-/// Streams native dumps into a store, many events per commit; reports each rejected line as
-/// `file:line: reason` and keeps it, unchanged, in the rejects file.
+/// Streams dumps into a store, many lines per commit. Each rejected line is reported as
+/// `file:line: reason` and kept, unchanged, in the rejects file. A checkpoint (how far, and how long
+/// the rejects file was) is written in the same transaction as the lines it covers, so an import
+/// killed at any moment and run again ends exactly as one uninterrupted import.
 public final class DumpImporter {
     private let store: ConvoStore
     private let options: ImportOptions
     private let report: (String) -> Void
 
-    /// Makes an importer; `report` receives one `file:line: reason` per rejected line.
+    /// Makes an importer; `report` receives one `file:line: reason` per rejected line, and notes.
     public init(store: ConvoStore, options: ImportOptions = .init(), report: @escaping (String) -> Void) {
         self.store = store
         self.options = options
         self.report = report
     }
 
+    /// One input line on its way into the store.
     private struct Pending {
-        var event: Event
+        enum Content {
+            case items([WebhookItem])
+            case reject(String)
+            case skip
+        }
         var line: Int
         var text: [UInt8]
+        /// Byte offset just after the line.
+        var end: Int
+        var content: Content
+        var partsSkipped = 0
     }
 
-    /// Imports one file (`-` for standard input).
+    private enum LineOutcome {
+        case imported, duplicate, skipped, rejected(String)
+    }
+
+    /// Imports one file (`-` for standard input, which cannot resume).
     public func importFile(_ path: String) throws -> ImportSummary {
-        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY)
+        let started = Self.now()
+        let isStdin = path == "-"
+        let fd: Int32 = isStdin ? 0 : open(path, O_RDONLY)
         guard fd >= 0 else {
             throw ConvoStoreError.invalidField(field: "FILE", reason: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        defer { if fd != 0 { close(fd) } }
-        let name = path == "-" ? "stdin" : path
-        var summary = ImportSummary()
-        summary.rejectsPath = self.options.rejectsPath ?? "\(path == "-" ? "stdin" : path).rejects"
-        var rejects: FileHandle?
-        defer { try? rejects?.close() }
+        defer { if !isStdin { close(fd) } }
+        let name = isStdin ? "stdin" : path
+        var info = stat()
+        let totalBytes = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
 
-        func reject(_ line: Int, _ text: [UInt8], _ reason: String) throws {
-            summary.rejected += 1
-            self.report("\(name):\(line): \(reason)")
-            if rejects == nil {
-                let rejectsPath = summary.rejectsPath!
-                guard FileManager.default.createFile(atPath: rejectsPath, contents: nil) else {
-                    throw ConvoStoreError.invalidField(field: "--rejects", reason: "cannot create \(rejectsPath)")
+        var summary = ImportSummary()
+        let rejectsPath = self.options.rejectsPath ?? "\(name).rejects"
+        let rejects = RejectsFile(path: rejectsPath)
+        defer { rejects.close() }
+
+        // Resume from a checkpoint of this very file, if one matches.
+        let checkpointKey: [UInt8]? = isStdin ? nil : Array("import:\(Self.canonical(path))".utf8)
+        var position = Checkpoint(offset: 0, line: 0, rejectsLength: self.options.appendRejects ? rejects.currentLength() : 0, fingerprint: 0)
+        if let checkpointKey {
+            if self.options.resume, let saved = try self.store.checkpoint(checkpointKey) {
+                if saved.fingerprint == Self.fingerprint(fd: fd, upTo: saved.offset), totalBytes.map({ $0 >= saved.offset }) ?? true {
+                    position = saved
+                    summary.resumedAfterLine = saved.line
+                    if lseek(fd, off_t(saved.offset), SEEK_SET) < 0 {
+                        throw ConvoStoreError.invalidField(field: "FILE", reason: "cannot seek in \(path)")
+                    }
+                } else {
+                    self.report("\(name): the checkpoint of an earlier import does not match this file; importing from the start")
                 }
-                rejects = FileHandle(forWritingAtPath: rejectsPath)
-            }
-            rejects?.write(Data(text + [0x0A]))
-            if self.options.strict || self.options.maxRejects.map({ summary.rejected >= $0 }) == true {
-                summary.stoppedEarly = true
             }
         }
+        var lineNumber = position.line
+        var rejectsLength = position.rejectsLength
 
         var batch: [Pending] = []
         func flush() throws {
             guard !batch.isEmpty else { return }
             let strict = self.options.strict
-            let results = try self.store.write { writer -> [RecordResult] in
-                var results: [RecordResult] = []
-                results.reserveCapacity(batch.count)
+            let maxRejects = self.options.maxRejects
+            let rejectsSoFar = summary.rejected
+            let startLength = rejectsLength
+            let (outcomes, newLength) = try self.store.write { writer -> ([LineOutcome], Int) in
+                // This body may run again (map growth): the rejects file goes back to where it was.
+                try rejects.truncate(to: startLength)
+                var outcomes: [LineOutcome] = []
+                outcomes.reserveCapacity(batch.count)
+                var rejected = rejectsSoFar
                 for pending in batch {
-                    let result = try writer.record(pending.event)
-                    results.append(result)
-                    // Strict: commit what came before the first rejected line, nothing after it.
-                    if strict, case .rejected = result { break }
+                    let outcome = try Self.apply(pending, writer: writer)
+                    if case .rejected = outcome {
+                        try rejects.append(pending.text)
+                        rejected += 1
+                    }
+                    outcomes.append(outcome)
+                    if case .rejected = outcome, strict || maxRejects.map({ rejected >= $0 }) == true { break }
                 }
-                return results
+                let length = try rejects.sync()
+                if let checkpointKey {
+                    let last = batch[outcomes.count - 1]
+                    try writer.recorder.saveCheckpoint(
+                        checkpointKey,
+                        Checkpoint(offset: last.end, line: last.line, rejectsLength: length, fingerprint: Self.fingerprint(fd: fd, upTo: last.end)))
+                }
+                return (outcomes, length)
             }
-            for (pending, result) in zip(batch, results) {
-                switch result {
-                case .recorded: summary.imported += 1
+            rejectsLength = newLength
+            for (pending, outcome) in zip(batch, outcomes) {
+                summary.webhookPartsSkipped += pending.partsSkipped
+                switch outcome {
+                case .imported: summary.imported += 1
                 case .duplicate: summary.duplicates += 1
-                case .rejected(let error): try reject(pending.line, pending.text, error.description)
+                case .skipped: summary.skipped += 1
+                case .rejected(let reason):
+                    summary.rejected += 1
+                    self.report("\(name):\(pending.line): \(reason)")
                 }
+            }
+            if outcomes.count < batch.count || (self.options.strict && summary.rejected > 0)
+                || self.options.maxRejects.map({ summary.rejected >= $0 }) == true {
+                summary.stoppedEarly = true
             }
             batch.removeAll(keepingCapacity: true)
         }
 
-        var reader = LineReader(fd: fd, maxLineBytes: self.options.maxLineBytes)
+        var reader = LineReader(fd: fd, maxLineBytes: self.options.maxLineBytes, startOffset: position.offset)
+        var lastProgress = started
         while !summary.stoppedEarly, let line = try reader.next() {
+            lineNumber += 1
             summary.linesRead += 1
-            summary.bytesRead = reader.bytesRead
+            let end = reader.offset
             switch line {
             case .tooLong(let prefix):
-                try flush()
-                try reject(summary.linesRead, prefix, "line longer than \(self.options.maxLineBytes) bytes (the first \(prefix.count) bytes are kept in the rejects file)")
+                batch.append(Pending(
+                    line: lineNumber, text: prefix, end: end,
+                    content: .reject("line longer than \(self.options.maxLineBytes) bytes (its first \(prefix.count) bytes are kept in the rejects file)")))
             case .line(let bytes):
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                    summary.skipped += 1
-                    continue
-                }
-                let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DumpLineError) -> DumpLine in try NativeDump.parse(raw) } }
-                switch parsed {
-                case .success(.header):
-                    summary.skipped += 1
-                case .success(.event(let event)):
-                    batch.append(Pending(event: event, line: summary.linesRead, text: bytes))
-                    if batch.count >= self.options.eventsPerCommit { try flush() }
-                case .failure(let error):
-                    // Keep order in strict mode: what came before is committed first.
-                    if self.options.strict { try flush() }
-                    try reject(summary.linesRead, bytes, error.reason)
+                batch.append(Pending(line: lineNumber, text: bytes, end: end, content: .skip))
+                self.parse(&batch[batch.count - 1])
+            }
+            if batch.count >= self.options.linesPerCommit { try flush() }
+            if let progress = self.options.progress, summary.linesRead & 1023 == 0 {
+                let now = Self.now()
+                if now - lastProgress >= 0.25 {
+                    lastProgress = now
+                    progress(ImportProgress(bytesRead: reader.offset, totalBytes: totalBytes, linesRead: summary.linesRead, rejected: summary.rejected, elapsed: now - started))
                 }
             }
         }
-        if !summary.stoppedEarly || self.options.strict { try flush() }
-        summary.bytesRead = reader.bytesRead
-        if rejects == nil { summary.rejectsPath = nil }
+        if !summary.stoppedEarly { try flush() }
+        summary.bytesRead = reader.offset - position.offset
+        summary.rejectsPath = summary.rejected > 0 || rejectsLength > 0 ? rejectsPath : nil
+        summary.elapsed = Self.now() - started
         return summary
+    }
+
+    private func parse(_ pending: inout Pending) {
+        let bytes = pending.text
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank: skipped
+        switch self.options.format {
+        case .native:
+            let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DumpLineError) -> DumpLine in try NativeDump.parse(raw) } }
+            switch parsed {
+            case .success(.header): pending.content = .skip
+            case .success(.event(let event)): pending.content = .items([.event(event)])
+            case .failure(let error): pending.content = .reject(error.reason)
+            }
+        case .webhook:
+            let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DumpLineError) -> WebhookDelivery in try WebhookArchive.parse(raw) } }
+            switch parsed {
+            case .success(let delivery):
+                pending.partsSkipped = delivery.skipped
+                pending.content = delivery.items.isEmpty ? .skip : .items(delivery.items)
+            case .failure(let error):
+                pending.content = .reject(error.reason)
+            }
+        }
+    }
+
+    private static func apply(_ pending: Pending, writer: StoreWriter) throws -> LineOutcome {
+        switch pending.content {
+        case .skip: return .skipped
+        case .reject(let reason): return .rejected(reason)
+        case .items(let items):
+            var recorded = 0
+            for item in items {
+                let result: RecordResult
+                switch item {
+                case .event(let event): result = try writer.record(event)
+                case .outboundStatus(let status, let implied): result = try writer.recordOutboundStatus(status, impliedMessage: implied)
+                }
+                switch result {
+                case .recorded: recorded += 1
+                case .duplicate: break
+                case .rejected(let error): return .rejected(error.description)
+                }
+            }
+            return recorded > 0 ? .imported : .duplicate
+        }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    private static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// A hash of the file's first bytes up to `offset` (at most 64 KiB), so a checkpoint is used only
+    /// for the file it was made for.
+    static func fingerprint(fd: Int32, upTo offset: Int) -> UInt64 {
+        let n = min(offset, 64 << 10)
+        var bytes = [UInt8](repeating: 0, count: n)
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, 0) }
+        guard got == n else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+}
+
+/// The rejects file, opened on the first reject; its length is part of the checkpoint.
+final class RejectsFile: @unchecked Sendable {
+    // @unchecked: used by one import on one thread.
+    let path: String
+    private var fd: Int32 = -1
+
+    init(path: String) { self.path = path }
+
+    func currentLength() -> Int {
+        var info = stat()
+        return stat(self.path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    private func openIfNeeded() throws {
+        guard self.fd < 0 else { return }
+        self.fd = open(self.path, O_WRONLY | O_CREAT, 0o644)
+        guard self.fd >= 0 else {
+            throw ConvoStoreError.invalidField(field: "--rejects", reason: "cannot write \(self.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func truncate(to length: Int) throws {
+        if self.fd < 0 && (length == 0 && self.currentLength() == 0) { return }
+        try self.openIfNeeded()
+        guard ftruncate(self.fd, off_t(length)) == 0, lseek(self.fd, off_t(length), SEEK_SET) >= 0 else {
+            throw ConvoStoreError.invalidField(field: "--rejects", reason: "cannot truncate \(self.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func append(_ line: [UInt8]) throws {
+        try self.openIfNeeded()
+        let data = line + [0x0A]
+        let written = data.withUnsafeBytes { write(self.fd, $0.baseAddress, $0.count) }
+        guard written == data.count else {
+            throw ConvoStoreError.invalidField(field: "--rejects", reason: "cannot write \(self.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Flushes to disk (before the checkpoint that counts these lines commits) and returns the length.
+    func sync() throws -> Int {
+        guard self.fd >= 0 else { return 0 }
+        fsync(self.fd)
+        return Int(lseek(self.fd, 0, SEEK_CUR))
+    }
+
+    func close() {
+        if self.fd >= 0 { Glibc.close(self.fd) }
+        self.fd = -1
+    }
+}
+
+/// How far an import of one file got.
+struct Checkpoint: Equatable {
+    var offset: Int
+    var line: Int
+    var rejectsLength: Int
+    var fingerprint: UInt64
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 32)
+        w.u64(UInt64(self.offset))
+        w.u64(UInt64(self.line))
+        w.u64(UInt64(self.rejectsLength))
+        w.u64(self.fingerprint)
+        return w.bytes
+    }
+
+    init(offset: Int, line: Int, rejectsLength: Int, fingerprint: UInt64) {
+        self.offset = offset
+        self.line = line
+        self.rejectsLength = rejectsLength
+        self.fingerprint = fingerprint
+    }
+
+    init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
+        var r = ByteReader(buffer, database: "checkpoints")
+        self.offset = Int(try r.u64())
+        self.line = Int(try r.u64())
+        self.rejectsLength = Int(try r.u64())
+        self.fingerprint = try r.u64()
+        try r.expectEnd()
+    }
+}
+
+extension ConvoStore {
+    func checkpoint(_ key: [UInt8]) throws -> Checkpoint? {
+        try self.environment.read { txn in
+            try txn.get(self.databases.checkpoints, key: key).map { try Checkpoint(decoding: $0) }
+        }
+    }
+}
+
+extension Recorder {
+    func saveCheckpoint(_ key: [UInt8], _ checkpoint: Checkpoint) throws {
+        try self.txn.put(self.db.checkpoints, key: key, value: checkpoint.encoded())
     }
 }
 
@@ -159,11 +409,15 @@ struct LineReader {
     private var start = 0
     private var end = 0
     private var eof = false
-    private(set) var bytesRead = 0
+    /// The input offset just after the last line returned.
+    private(set) var offset: Int
+    private var readOffset: Int
 
-    init(fd: Int32, maxLineBytes: Int) {
+    init(fd: Int32, maxLineBytes: Int, startOffset: Int = 0) {
         self.fd = fd
         self.maxLineBytes = maxLineBytes
+        self.offset = startOffset
+        self.readOffset = startOffset
         self.buffer = [UInt8](repeating: 0, count: max(1 << 16, min(maxLineBytes, 1 << 20)) * 2)
     }
 
@@ -171,22 +425,27 @@ struct LineReader {
         if self.start > 0 {
             // Slide the unread part to the front.
             let count = self.end - self.start
-            self.buffer.withUnsafeMutableBytes { raw in
-                _ = memmove(raw.baseAddress!, raw.baseAddress! + self.start, count)
-            }
+            let from = self.start
+            self.buffer.withUnsafeMutableBytes { raw in _ = memmove(raw.baseAddress!, raw.baseAddress! + from, count) }
             self.start = 0
             self.end = count
         }
         if self.end == self.buffer.count { self.buffer.append(contentsOf: [UInt8](repeating: 0, count: self.buffer.count)) }
-        let n = self.buffer.withUnsafeMutableBytes { raw in read(self.fd, raw.baseAddress! + self.end, raw.count - self.end) }
-        if n < 0 {
-            if errno == EINTR { return true }
-            throw ConvoStoreError.invalidField(field: "FILE", reason: "read failed: \(String(cString: strerror(errno)))")
+        while true {
+            let end = self.end
+            let n = self.buffer.withUnsafeMutableBytes { raw in read(self.fd, raw.baseAddress! + end, raw.count - end) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ConvoStoreError.invalidField(field: "FILE", reason: "read failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { self.eof = true; return false }
+            self.end += n
+            self.readOffset += n
+            return true
         }
-        if n == 0 { self.eof = true; return false }
-        self.end += n
-        self.bytesRead += n
-        return true
+    }
+
+    private mutating func consume(to next: Int) {
+        self.offset = self.readOffset - (self.end - next)
+        self.start = next
     }
 
     mutating func next() throws -> Line? {
@@ -194,7 +453,7 @@ struct LineReader {
         while true {
             if let nl = self.buffer[(self.start + scanned)..<self.end].firstIndex(of: 0x0A) {
                 let line = Array(self.buffer[self.start..<nl])
-                self.start = nl + 1
+                self.consume(to: nl + 1)
                 return line.count > self.maxLineBytes ? .tooLong(Array(line.prefix(self.maxLineBytes))) : .line(line)
             }
             scanned = self.end - self.start
@@ -202,10 +461,10 @@ struct LineReader {
                 // Over the limit: keep the first bytes, skip to the end of the line without buffering it.
                 let prefix = Array(self.buffer[self.start..<(self.start + self.maxLineBytes)])
                 while true {
-                    self.start = self.end
+                    self.consume(to: self.end)
                     guard try self.fill() else { return .tooLong(prefix) }
                     if let nl = self.buffer[self.start..<self.end].firstIndex(of: 0x0A) {
-                        self.start = nl + 1
+                        self.consume(to: nl + 1)
                         return .tooLong(prefix)
                     }
                 }
@@ -213,7 +472,7 @@ struct LineReader {
             if self.eof {
                 guard self.start < self.end else { return nil }
                 let line = Array(self.buffer[self.start..<self.end])
-                self.start = self.end
+                self.consume(to: self.end)
                 return .line(line)
             }
             _ = try self.fill()  // slides the unread bytes to the front: `start` becomes 0

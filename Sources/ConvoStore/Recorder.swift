@@ -229,6 +229,21 @@ final class Recorder {
         return .recorded
     }
 
+    /// A webhook status: records the outbound message it implies when its id is new, then the status.
+    func recordOutboundStatus(_ update: StatusUpdate, impliedMessage: Message) throws -> RecordResult {
+        let idKey = Keys.messageID(business: [UInt8](utf8: update.business), id: [UInt8](utf8: update.messageID))
+        var recordedMessage = false
+        if try self.txn.get(self.db.messageIDs, key: idKey) == nil {
+            switch try self.record(impliedMessage, live: false) {
+            case .rejected(let error): return .rejected(error)
+            case .sent, .refused: recordedMessage = true
+            case .duplicate: break
+            }
+        }
+        let status = try self.record(update)
+        return recordedMessage && status == .duplicate ? .recorded : status
+    }
+
     /// The higher status wins; for the same status, the earlier time (so the result is order-independent).
     static func merge(_ a: (MessageStatus, Int64)?, _ b: (MessageStatus, Int64)) -> (MessageStatus, Int64) {
         guard let a else { return b }

@@ -19,6 +19,12 @@ public struct StoreWriter {
         return try self.recorder.record(message, live: true)
     }
 
+    /// Records a status of an outbound message from a webhook archive: the first status of an unknown
+    /// message id also records `impliedMessage` (the outbound message it implies, at the status's time).
+    public func recordOutboundStatus(_ status: StatusUpdate, impliedMessage: Message) throws -> RecordResult {
+        try self.recorder.recordOutboundStatus(status, impliedMessage: impliedMessage)
+    }
+
     /// A live control: a business may block only a customer whose window is open at the control's time.
     public func apply(_ control: Control) throws -> RecordResult {
         try self.recorder.record(control, live: true)
