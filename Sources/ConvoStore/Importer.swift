@@ -232,20 +232,25 @@ public final class DumpImporter {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank: skipped
         switch self.options.format {
         case .native:
-            let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DumpLineError) -> DumpLine in try NativeDump.parse(raw) } }
-            switch parsed {
-            case .success(.header): pending.content = .skip
-            case .success(.event(let event)): pending.content = .items([.event(event)])
-            case .failure(let error): pending.content = .reject(error.reason)
+            pending.content = bytes.withUnsafeBytes { raw -> Pending.Content in
+                do throws(DumpLineError) {
+                    switch try NativeDump.parse(raw) {
+                    case .header: return .skip
+                    case .event(let event): return .items([.event(event)])
+                    }
+                } catch {
+                    return .reject(error.reason)
+                }
             }
         case .webhook:
-            let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DumpLineError) -> WebhookDelivery in try WebhookArchive.parse(raw) } }
-            switch parsed {
-            case .success(let delivery):
-                pending.partsSkipped = delivery.skipped
-                pending.content = delivery.items.isEmpty ? .skip : .items(delivery.items)
-            case .failure(let error):
-                pending.content = .reject(error.reason)
+            pending.content = bytes.withUnsafeBytes { raw -> Pending.Content in
+                do throws(DumpLineError) {
+                    let delivery = try WebhookArchive.parse(raw)
+                    pending.partsSkipped = delivery.skipped
+                    return delivery.items.isEmpty ? .skip : .items(delivery.items)
+                } catch {
+                    return .reject(error.reason)
+                }
             }
         }
     }
