@@ -91,7 +91,8 @@ public final class DumpImporter {
     }
 
     /// One input line on its way into the store.
-    private struct Pending {
+    private struct Pending: @unchecked Sendable {
+        // @unchecked: handed from the parser thread to the writer through BatchQueue, never shared.
         enum Content {
             case items([WebhookItem])
             case reject(String)
@@ -143,7 +144,6 @@ public final class DumpImporter {
                 }
             }
         }
-        var lineNumber = position.line
         var rejectsLength = position.rejectsLength
 
         var batch: [Pending] = []
@@ -196,41 +196,78 @@ public final class DumpImporter {
             batch.removeAll(keepingCapacity: true)
         }
 
-        var reader = LineReader(fd: fd, maxLineBytes: self.options.maxLineBytes, startOffset: position.offset)
-        var lastProgress = started
-        while !summary.stoppedEarly, let line = try reader.next() {
-            lineNumber += 1
-            summary.linesRead += 1
-            let end = reader.offset
-            switch line {
-            case .tooLong(let prefix):
-                batch.append(Pending(
-                    line: lineNumber, text: prefix, end: end,
-                    content: .reject("line longer than \(self.options.maxLineBytes) bytes (its first \(prefix.count) bytes are kept in the rejects file)")))
-            case .line(let bytes):
-                batch.append(Pending(line: lineNumber, text: bytes, end: end, content: .skip))
-                self.parse(&batch[batch.count - 1])
+        // Parsing overlaps writing: a parser thread fills batches (at most two waiting, so memory
+        // stays flat) while this thread commits them.
+        let queue = BatchQueue<Pending>(capacity: 2)
+        let parser = Thread { [options = self.options, position] in
+            defer { queue.markProducerDone() }
+            var reader = LineReader(fd: fd, maxLineBytes: options.maxLineBytes, startOffset: position.offset)
+            var lineNumber = position.line
+            var batch: [Pending] = []
+            batch.reserveCapacity(options.linesPerCommit)
+            do {
+                while let line = try reader.next() {
+                    lineNumber += 1
+                    switch line {
+                    case .tooLong(let prefix):
+                        batch.append(Pending(
+                            line: lineNumber, text: prefix, end: reader.offset,
+                            content: .reject("line longer than \(options.maxLineBytes) bytes (its first \(prefix.count) bytes are kept in the rejects file)")))
+                    case .line(let bytes):
+                        var pending = Pending(line: lineNumber, text: bytes, end: reader.offset, content: .skip)
+                        Self.parse(&pending, format: options.format)
+                        batch.append(pending)
+                    }
+                    if batch.count >= options.linesPerCommit {
+                        guard queue.put(.batch(batch)) else { return }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { guard queue.put(.batch(batch)) else { return } }
+                _ = queue.put(.end)
+            } catch {
+                _ = queue.put(.failed(error))
             }
-            if batch.count >= self.options.linesPerCommit { try flush() }
-            if let progress = self.options.progress, summary.linesRead & 1023 == 0 {
-                let now = Self.now()
-                if now - lastProgress >= 0.25 {
-                    lastProgress = now
-                    progress(ImportProgress(bytesRead: reader.offset, totalBytes: totalBytes, linesRead: summary.linesRead, rejected: summary.rejected, elapsed: now - started))
+        }
+        parser.name = "convostore-import-parser"
+        parser.start()
+        // Runs before the file is closed: the parser must be gone before its descriptor is.
+        defer { queue.stopProducer() }
+
+        var lastProgress = started
+        var bytesDone = position.offset
+        reading: while !summary.stoppedEarly {
+            switch queue.take() {
+            case .end: break reading
+            case .failed(let error): throw error
+            case .batch(let lines):
+                batch = lines
+                summary.linesRead += lines.count
+                bytesDone = lines.last?.end ?? bytesDone
+                try flush()
+                if let progress = self.options.progress {
+                    let now = Self.now()
+                    if now - lastProgress >= 0.25 {
+                        lastProgress = now
+                        progress(ImportProgress(bytesRead: bytesDone, totalBytes: totalBytes, linesRead: summary.linesRead, rejected: summary.rejected, elapsed: now - started))
+                    }
                 }
             }
         }
-        if !summary.stoppedEarly { try flush() }
-        summary.bytesRead = reader.offset - position.offset
+        if summary.stoppedEarly {
+            // Lines after the stop were read but not taken: count only what was applied.
+            summary.linesRead = summary.imported + summary.duplicates + summary.skipped + summary.rejected
+        }
+        summary.bytesRead = bytesDone - position.offset
         summary.rejectsPath = summary.rejected > 0 || rejectsLength > 0 ? rejectsPath : nil
         summary.elapsed = Self.now() - started
         return summary
     }
 
-    private func parse(_ pending: inout Pending) {
+    private static func parse(_ pending: inout Pending, format: DumpFormat) {
         let bytes = pending.text
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank: skipped
-        switch self.options.format {
+        switch format {
         case .native:
             pending.content = bytes.withUnsafeBytes { raw -> Pending.Content in
                 do throws(DumpLineError) {
@@ -299,6 +336,67 @@ public final class DumpImporter {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
+    }
+}
+
+/// A bounded blocking queue between the parser thread and the writer.
+final class BatchQueue<Element>: @unchecked Sendable {
+    // @unchecked: every field is touched only under `condition`.
+    enum Item {
+        case batch([Element])
+        case end
+        case failed(any Error)
+    }
+
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var cancelled = false
+    private var producerDone = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; `false` if the consumer cancelled.
+    func put(_ item: Item) -> Bool {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while self.items.count >= self.capacity && !self.cancelled { self.condition.wait() }
+        guard !self.cancelled else { return false }
+        self.items.append(item)
+        self.condition.broadcast()
+        return true
+    }
+
+    func take() -> Item {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while self.items.isEmpty { self.condition.wait() }
+        let item = self.items.removeFirst()
+        self.condition.broadcast()
+        return item
+    }
+
+    func cancel() {
+        self.condition.lock()
+        self.cancelled = true
+        self.condition.broadcast()
+        self.condition.unlock()
+    }
+
+    /// The producer calls this as it leaves.
+    func markProducerDone() {
+        self.condition.lock()
+        self.producerDone = true
+        self.condition.broadcast()
+        self.condition.unlock()
+    }
+
+    /// Cancels and waits until the producer has left (it stops at its next `put`).
+    func stopProducer() {
+        self.cancel()
+        self.condition.lock()
+        while !self.producerDone { self.condition.wait() }
+        self.condition.unlock()
     }
 }
 
