@@ -32,6 +32,10 @@ final class Recorder {
     private var nextConversation: UInt32
     private var nextSeq: UInt64
     private var slaCache: [[UInt8]: Int64] = [:]
+    /// Whether any business has its own SLA; most stores have none, so most events skip the lookup.
+    private var hasSLAOverrides: Bool
+    /// Statuses waiting for their message; while there are none, a new message needs no lookup.
+    private var pendingStatuses: Int
     private static let countersKey = Array("counters".utf8)
 
     init(txn: WriteTransaction, db: Databases, settings: StoreSettings) throws {
@@ -45,6 +49,8 @@ final class Recorder {
             self.nextConversation = 1
             self.nextSeq = 1
         }
+        self.hasSLAOverrides = try txn.statistics(db.businessSLA).entries > 0
+        self.pendingStatuses = try txn.statistics(db.pendingStatus).entries
     }
 
     /// Saves the counters; call once before the transaction commits.
@@ -61,6 +67,7 @@ final class Recorder {
     }
 
     private func replySLA(_ business: [UInt8]) throws -> Int64 {
+        guard self.hasSLAOverrides else { return self.settings.replySLAMillis }
         if let cached = self.slaCache[business] { return cached }
         let sla = try self.reader.replySLA(business: business)
         self.slaCache[business] = sla
@@ -154,7 +161,7 @@ final class Recorder {
         if existing == nil { self.nextConversation += 1 }
         let seq = self.takeSeq()
         let key = MessageKey(conversation: c.id, direction: message.direction, at: t, seq: seq)
-        if let pending = try self.txn.get(self.db.pendingStatus, key: idKey) {
+        if self.pendingStatuses > 0, let pending = try self.txn.get(self.db.pendingStatus, key: idKey) {
             var r = ByteReader(pending, database: "pendingStatus")
             let s = try r.u8()
             let at = try r.time()
@@ -164,6 +171,7 @@ final class Recorder {
             record.status = status
             record.statusAt = at
             try self.txn.delete(self.db.pendingStatus, key: idKey)
+            self.pendingStatuses -= 1
         }
         let keyBytes = key.encoded
         try self.txn.put(self.db.messages, key: keyBytes, value: record.encoded())
@@ -226,6 +234,7 @@ final class Recorder {
         w.u8(merged.0.rawValue)
         w.time(merged.1)
         try self.txn.put(self.db.pendingStatus, key: idKey, value: w.bytes)
+        if current == nil { self.pendingStatuses += 1 }
         return .recorded
     }
 
@@ -319,6 +328,7 @@ final class Recorder {
         } else {
             try self.txn.delete(self.db.businessSLA, key: prefix)
         }
+        self.hasSLAOverrides = try self.txn.statistics(self.db.businessSLA).entries > 0
         self.slaCache[b] = nil
         let newSLA = try self.replySLA(b)
         for entry in conversations { try self.updateDueIndex(old: nil, new: entry.record, key: entry.key, business: b, customer: entry.customer, sla: newSLA) }
