@@ -156,13 +156,15 @@ public final class Environment: @unchecked Sendable {
             return state.idleReadTransactions
         }
         for txn in idle { mdb_txn_abort(txn.handle) }
-        mdb_env_close(self.handle)
+        // Close under the registry's lock: an `open` of the same path waits until this one is gone
+        // (two MDB_envs on one file in one process would share, and drop, each other's locks).
+        Environment.registry.withLock { registry in
+            mdb_env_close(self.handle)
+            if let entry = registry[self.path], entry.environment == nil { registry[self.path] = nil }
+        }
         pthread_rwlock_destroy(self.resizeLock)
         self.resizeLock.deallocate()
         pthread_key_delete(self.lockDepthKey)
-        Environment.registry.withLock { registry in
-            if let entry = registry[self.path], entry.environment == nil { registry[self.path] = nil }
-        }
     }
 
     // MARK: Transactions

@@ -1,5 +1,6 @@
 import ConvoStore
 import TestSupport
+import Testing
 
 let hour: Int64 = 3_600_000
 let day: Int64 = 24 * hour
@@ -19,21 +20,31 @@ func control(_ action: ControlAction, _ at: Int64, by actor: Actor = .customer, 
     .control(Control(business: business, customer: customer, actor: actor, action: action, at: at))
 }
 
-/// Opens a store in a fresh temporary directory for the body.
+/// Opens a store in a fresh temporary directory for the body; afterwards `check` must pass on it.
 func withStore<T>(_ settings: StoreSettings? = nil, _ body: (ConvoStore) throws -> T) throws -> T {
     try withTemporaryDirectory { dir in
         let store = try ConvoStore.open(at: dir + "/store", settings: settings)
         defer { store.close() }
-        return try body(store)
+        let result = try body(store)
+        try expectHealthy(store)
+        return result
     }
 }
 
+/// Opens a store in a fresh temporary directory for the body; afterwards `check` must pass on it.
 func withStore<T>(_ body: (ConvoStore) async throws -> T) async throws -> T {
     try await withTemporaryDirectory { dir in
         let store = try ConvoStore.open(at: dir + "/store")
         defer { store.close() }
-        return try await body(store)
+        let result = try await body(store)
+        try expectHealthy(store)
+        return result
     }
+}
+
+func expectHealthy(_ store: ConvoStore, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let report = try store.check()
+    #expect(report.isHealthy, "check: \(report.problems.prefix(5))", sourceLocation: sourceLocation)
 }
 
 extension ConvoStore {
