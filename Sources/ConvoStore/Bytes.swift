@@ -110,6 +110,23 @@ struct ByteReader {
         }
     }
 
+    /// An ordered id as a String, made straight from the mapped bytes when it holds no escaped 0x00.
+    mutating func orderedString() throws(ConvoStoreError) -> String {
+        let start = self.offset
+        var i = start
+        while i + 1 < self.buffer.count {
+            if self.buffer[i] == 0 {
+                if self.buffer[i + 1] == 0 {
+                    self.offset = i + 2
+                    return String(decoding: UnsafeRawBufferPointer(rebasing: self.buffer[start..<i]), as: UTF8.self)
+                }
+                break  // an escaped 0x00: take the general path
+            }
+            i += 1
+        }
+        return String(decoding: try self.ordered(), as: UTF8.self)
+    }
+
     func expectEnd() throws(ConvoStoreError) {
         guard self.isAtEnd else {
             throw .corruptRecord(database: self.database, detail: "\(self.buffer.count - self.offset) unexpected trailing bytes")

@@ -165,7 +165,7 @@ public struct StoreReader {
                 var r = ByteReader(key, database: "expiryByBusiness")
                 _ = try r.ordered()
                 let at = try r.time()
-                out.append(ClosingWindow(business: business, customer: String(utf8Bytes: try r.ordered()), windowExpiresAt: at))
+                out.append(ClosingWindow(business: business, customer: try r.orderedString(), windowExpiresAt: at))
                 return out.count < limit
             }
             return out
@@ -173,9 +173,9 @@ public struct StoreReader {
         try self.txn.forEach(self.db.expiryByTime, from: .inclusive(Keys.time(from)), to: .exclusive(Keys.time(to))) { key, _ in
             var r = ByteReader(key, database: "expiryByTime")
             let at = try r.time()
-            let b = try r.ordered()
-            let c = try r.ordered()
-            out.append(ClosingWindow(business: String(utf8Bytes: b), customer: String(utf8Bytes: c), windowExpiresAt: at))
+            let b = try r.orderedString()
+            let c = try r.orderedString()
+            out.append(ClosingWindow(business: b, customer: c, windowExpiresAt: at))
             return out.count < limit
         }
         return out
@@ -253,10 +253,10 @@ public struct StoreReader {
         try self.txn.forEach(self.db.dueByTime, from: from, to: to) { key, value in
             var r = ByteReader(key, database: "dueByTime")
             let due = try r.time()
-            let b = try r.ordered()
-            let c = try r.ordered()
+            let b = try r.orderedString()
+            let c = try r.orderedString()
             var v = ByteReader(value, database: "dueByTime")
-            out.append(WaitingConversation(business: String(utf8Bytes: b), customer: String(utf8Bytes: c), waitingSince: try v.time(), replyDueAt: due))
+            out.append(WaitingConversation(business: b, customer: c, waitingSince: try v.time(), replyDueAt: due))
             return out.count < limit
         }
         return out
@@ -273,9 +273,9 @@ public struct StoreReader {
             var r = ByteReader(key, database: "dueByBusiness")
             _ = try r.ordered()
             let due = try r.time()
-            let c = try r.ordered()
+            let c = try r.orderedString()
             var v = ByteReader(value, database: "dueByBusiness")
-            out.append(WaitingConversation(business: business, customer: String(utf8Bytes: c), waitingSince: try v.time(), replyDueAt: due))
+            out.append(WaitingConversation(business: business, customer: c, waitingSince: try v.time(), replyDueAt: due))
             return out.count < limit
         }
         return out
