@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "ConvoStoreTests", dependencies: ["ConvoStore", "LMDB", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "convostoreTests", dependencies: ["ConvoStore", "TestSupport"]),
+        .testTarget(name: "convostoreTests", dependencies: ["ConvoStore", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,7 +36,7 @@ tail -1 "$work/import.log" >&2
 mdb_dump -a "$work/store" > "$work/store.dump"
 mkdir "$work/loaded"
 start=$(date +%s.%N)
-mdb_load -f "$work/store.dump" "$work/loaded"
+mdb_load -f "$work/store.dump" "$work/loaded" 2> >(grep -v "unrecognized keyword" >&2)
 load_s=$(echo "$(date +%s.%N) - $start" | bc)
 
 store_bytes=$(du -sb "$work/store" | cut -f1)

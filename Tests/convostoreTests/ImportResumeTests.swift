@@ -100,3 +100,40 @@ func generatedDump(count: Int) -> String {
         }
     }
 }
+
+@Suite struct MalformedCorpus {
+    /// Every line of the corpus is rejected with its reason (naming the field); every valid line
+    /// between them is kept; the rejects file holds exactly the bad lines, unchanged.
+    @Test func eachMalformedLineIsRejectedWithItsReasonAndEveryValidLineKept() throws {
+        let corpusPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/native-malformed.tsv").path
+        let rows = try String(contentsOfFile: corpusPath, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("#") }
+            .map { row -> (line: String, reason: String) in
+                let parts = row.split(separator: "\t", maxSplits: 1)
+                return (String(parts[0]), String(parts[1]))
+            }
+        #expect(rows.count >= 25)
+        try withTemporaryDirectory { dir in
+            var lines: [String] = []
+            var expected: [(number: Int, reason: String)] = []
+            for (index, row) in rows.enumerated() {
+                lines.append(NativeDump.line(Message(id: "valid-\(index)", business: "b", customer: "c", direction: .inbound, at: Int64(index), body: Array("one".utf8))))
+                lines.append(row.line)
+                expected.append((lines.count, row.reason))
+            }
+            let path = dir + "/corpus.jsonl"
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try convostore(["import", "--db", dir + "/db", path])
+            #expect(run.status == 1)
+            let reported = run.stderr.split(separator: "\n").filter { $0.hasPrefix(path + ":") && !$0.hasPrefix(path + ": ") }
+            #expect(reported.count == rows.count)
+            for (number, reason) in expected {
+                let report = reported.first { $0.hasPrefix("\(path):\(number): ") }
+                #expect(report?.contains(reason) == true, "line \(number): expected \(reason), got \(report ?? "nothing")")
+            }
+            #expect(run.stderr.contains("imported \(rows.count), duplicates skipped 0, blank/header skipped 0, rejected \(rows.count)"))
+            #expect(try String(contentsOfFile: path + ".rejects", encoding: .utf8) == rows.map(\.line).joined(separator: "\n") + "\n")
+            #expect(try convostore(["check", "--db", dir + "/db"]).status == 0)
+        }
+    }
+}
