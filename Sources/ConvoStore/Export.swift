@@ -48,13 +48,8 @@ extension ConvoStore {
                 var r = ByteReader(key, database: "pendingStatus")
                 let business = String(utf8Bytes: try r.ordered())
                 let id = String(utf8Bytes: Array(UnsafeRawBufferPointer(rebasing: key[r.offset...])))
-                var v = ByteReader(value, database: "pendingStatus")
-                let code = try v.u8()
-                let at = try v.time()
-                guard let status = MessageStatus(rawValue: code) else {
-                    throw ConvoStoreError.corruptRecord(database: "pendingStatus", detail: "unknown status \(code)")
-                }
-                try emit(NativeDump.line(StatusUpdate(business: business, messageID: id, status: status, at: at)))
+                let pending = try PendingStatus(decoding: value)
+                try emit(NativeDump.line(StatusUpdate(business: business, messageID: id, status: pending.status, at: pending.at)))
                 return true
             }
         }

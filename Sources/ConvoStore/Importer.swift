@@ -476,9 +476,13 @@ struct Checkpoint: Equatable {
 
     init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
         var r = ByteReader(buffer, database: "checkpoints")
-        self.offset = Int(try r.u64())
-        self.line = Int(try r.u64())
-        self.rejectsLength = Int(try r.u64())
+        func count(_ value: UInt64, _ field: String) throws(ConvoStoreError) -> Int {
+            guard let n = Int(exactly: value) else { throw .corruptRecord(database: "checkpoints", detail: "\(field) \(value) is out of range") }
+            return n
+        }
+        self.offset = try count(try r.u64(), "offset")
+        self.line = try count(try r.u64(), "line")
+        self.rejectsLength = try count(try r.u64(), "rejects length")
         self.fingerprint = try r.u64()
         try r.expectEnd()
     }

@@ -161,15 +161,10 @@ final class Recorder {
         if existing == nil { self.nextConversation += 1 }
         let seq = self.takeSeq()
         let key = MessageKey(conversation: c.id, direction: message.direction, at: t, seq: seq)
-        if self.pendingStatuses > 0, let pending = try self.txn.get(self.db.pendingStatus, key: idKey) {
-            var r = ByteReader(pending, database: "pendingStatus")
-            let s = try r.u8()
-            let at = try r.time()
-            guard let status = MessageStatus(rawValue: s) else {
-                throw ConvoStoreError.corruptRecord(database: "pendingStatus", detail: "unknown status \(s)")
-            }
-            record.status = status
-            record.statusAt = at
+        if self.pendingStatuses > 0, let raw = try self.txn.get(self.db.pendingStatus, key: idKey) {
+            let pending = try PendingStatus(decoding: raw)
+            record.status = pending.status
+            record.statusAt = pending.at
             try self.txn.delete(self.db.pendingStatus, key: idKey)
             self.pendingStatuses -= 1
         }
@@ -221,19 +216,10 @@ final class Recorder {
             try self.txn.put(self.db.messages, key: key, value: stored.encoded())
             return .recorded
         }
-        var current: (MessageStatus, Int64)?
-        if let pending = try self.txn.get(self.db.pendingStatus, key: idKey) {
-            var r = ByteReader(pending, database: "pendingStatus")
-            let s = try r.u8()
-            let at = try r.time()
-            current = MessageStatus(rawValue: s).map { ($0, at) }
-        }
-        let merged = Self.merge(current, (update.status, update.at))
-        if let current, current == merged { return .duplicate }
-        var w = ByteWriter(capacity: 9)
-        w.u8(merged.0.rawValue)
-        w.time(merged.1)
-        try self.txn.put(self.db.pendingStatus, key: idKey, value: w.bytes)
+        let current = try self.txn.get(self.db.pendingStatus, key: idKey).map { try PendingStatus(decoding: $0) }
+        let merged = Self.merge(current.map { ($0.status, $0.at) }, (update.status, update.at))
+        if let current, current.status == merged.0, current.at == merged.1 { return .duplicate }
+        try self.txn.put(self.db.pendingStatus, key: idKey, value: PendingStatus(status: merged.0, at: merged.1).encoded())
         if current == nil { self.pendingStatuses += 1 }
         return .recorded
     }

@@ -238,3 +238,32 @@ struct BillingEntry: Equatable {
         try r.expectEnd()
     }
 }
+
+/// A status that arrived before its message (R6), kept until the message does.
+struct PendingStatus: Equatable {
+    var status: MessageStatus
+    var at: Int64
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 9)
+        w.u8(self.status.rawValue)
+        w.time(self.at)
+        return w.bytes
+    }
+
+    init(status: MessageStatus, at: Int64) {
+        self.status = status
+        self.at = at
+    }
+
+    init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
+        var r = ByteReader(buffer, database: "pendingStatus")
+        let code = try r.u8()
+        guard let status = MessageStatus(rawValue: code) else {
+            throw .corruptRecord(database: "pendingStatus", detail: "unknown status \(code)")
+        }
+        self.status = status
+        self.at = try r.time()
+        try r.expectEnd()
+    }
+}
