@@ -25,8 +25,32 @@ public final class Cursor {
         self.transaction.openCursors -= 1
     }
 
+    /// Steps forwards or backwards and calls `body` per entry until it returns false or a key passes
+    /// `bound`: the hot loop of range walks, one `mdb_cursor_get` and one comparison per entry.
     @inline(__always)
-    private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+    func walk(
+        reverse: Bool, bound: UnsafeRawBufferPointer?, inclusive: Bool,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        self.transaction.checkLive()
+        let op = reverse ? MDB_PREV : MDB_NEXT
+        var k = MDB_val()
+        var v = MDB_val()
+        while true {
+            let rc = mdb_cursor_get(self.handle, &k, &v, op)
+            if rc == MDB_NOTFOUND { return }
+            try check(rc, "mdb_cursor_get \(self.database.label)")
+            let key = k.buffer
+            if let bound {
+                let c = compareBytes(key, bound)
+                if reverse ? (inclusive ? c < 0 : c <= 0) : (inclusive ? c > 0 : c >= 0) { return }
+            }
+            guard try body(key, v.buffer) else { return }
+        }
+    }
+
+    @inline(__always)
+    func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         self.transaction.checkLive()
         var k = key.map { MDB_val($0) } ?? MDB_val()
         var v = MDB_val()
@@ -41,8 +65,10 @@ public final class Cursor {
     /// The last entry. `MDB_LAST`.
     public func last() throws -> Entry? { try self.move(MDB_LAST) }
     /// The next entry (the next value of the key first, in a DUPSORT database). `MDB_NEXT`.
+    @inline(__always)
     public func next() throws -> Entry? { try self.move(MDB_NEXT) }
     /// The previous entry. `MDB_PREV`.
+    @inline(__always)
     public func previous() throws -> Entry? { try self.move(MDB_PREV) }
     /// The entry under the cursor. `MDB_GET_CURRENT`.
     public func current() throws -> Entry? { try self.move(MDB_GET_CURRENT) }
@@ -103,6 +129,9 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
     private let lower: KeyBound
     private let upper: KeyBound
     private let reverse: Bool
+    /// The bound iteration runs towards, unpacked once: checking it is the only per-step work.
+    private let farBound: [UInt8]?
+    private let farInclusive: Bool
     private var started = false
     private var done = false
     /// The error that ended the iteration early, if any.
@@ -113,6 +142,11 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
         self.lower = lower
         self.upper = upper
         self.reverse = reverse
+        switch reverse ? lower : upper {
+        case .unbounded: (self.farBound, self.farInclusive) = (nil, false)
+        case .inclusive(let key): (self.farBound, self.farInclusive) = (key, true)
+        case .exclusive(let key): (self.farBound, self.farInclusive) = (key, false)
+        }
     }
 
     /// Throws the error that ended the iteration, if one did.
@@ -138,6 +172,25 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
         }
     }
 
+    /// Calls `body` for each entry in range until it returns `false`; errors are thrown, not kept.
+    func forEach(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) throws {
+        precondition(!self.started, "forEach on a range that was already iterated")
+        self.started = true
+        defer { self.done = true }
+        guard let first = try self.start() else { return }
+        let (reverse, inclusive) = (self.reverse, self.farInclusive)
+        guard let bound = self.farBound else {
+            guard try body(first.key, first.value) else { return }
+            try self.cursor.walk(reverse: reverse, bound: nil, inclusive: inclusive, body)
+            return
+        }
+        try bound.withUnsafeBytes { bound in
+            guard Self.within(first.key, bound, inclusive: inclusive, reverse: reverse), try body(first.key, first.value) else { return }
+            try self.cursor.walk(reverse: reverse, bound: bound, inclusive: inclusive, body)
+        }
+    }
+
+    @inline(__always)
     private func step() throws -> Entry? {
         try self.reverse ? self.cursor.previous() : self.cursor.next()
     }
@@ -173,15 +226,14 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
     @inline(__always)
     private func inRange(_ key: UnsafeRawBufferPointer) -> Bool {
         // Only the far end needs checking: the start position already honours the near bound.
-        switch self.reverse ? self.lower : self.upper {
-        case .unbounded:
-            return true
-        case .inclusive(let bound):
-            let c = bound.withUnsafeBytes { compareBytes(key, $0) }
-            return self.reverse ? c >= 0 : c <= 0
-        case .exclusive(let bound):
-            let c = bound.withUnsafeBytes { compareBytes(key, $0) }
-            return self.reverse ? c > 0 : c < 0
-        }
+        guard let bound = self.farBound else { return true }
+        return bound.withUnsafeBytes { Self.within(key, $0, inclusive: self.farInclusive, reverse: self.reverse) }
+    }
+
+    @inline(__always)
+    private static func within(_ key: UnsafeRawBufferPointer, _ bound: UnsafeRawBufferPointer, inclusive: Bool, reverse: Bool) -> Bool {
+        let c = compareBytes(key, bound)
+        if reverse { return inclusive ? c >= 0 : c > 0 }
+        return inclusive ? c <= 0 : c < 0
     }
 }

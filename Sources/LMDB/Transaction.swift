@@ -83,11 +83,7 @@ public class ReadTransaction {
         _ database: Database, from lower: KeyBound = .unbounded, to upper: KeyBound = .unbounded,
         reverse: Bool = false, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
-        let range = try self.entries(database, from: lower, to: upper, reverse: reverse)
-        while let entry = range.next() {
-            if try !body(entry.key, entry.value) { break }
-        }
-        try range.finish()
+        try self.entries(database, from: lower, to: upper, reverse: reverse).forEach(body)
     }
 
     /// Counts and page usage of `database`.
