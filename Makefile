@@ -1,4 +1,4 @@
-# ConvoStore: `make test`, `make build`, `make bench`. Each target first installs what a fresh
+# ConvoStore: `make test`, `make build`, `make bench`, `make bench-scale`. Each target first installs what a fresh
 # Debian/Ubuntu machine with only the Swift toolchain lacks.
 SWIFT ?= swift
 USERS ?= 1000000
@@ -36,6 +36,19 @@ model-check: deps
 	  $(SWIFT) build --product convostore && \
 	  python3 Tests/model/crosscheck.py --cli "$$($(SWIFT) build --show-bin-path)/convostore" --seeds 4 --events 1500 --export; \
 	fi
+
+# The load harness (Benchmarks/, a package of its own): ConvoStore vs SQLite vs raw LMDB, built in
+# release first. USERS= and BENCH_OUT= override; the report goes to bench-results/<timestamp>/ by default.
+bench:
+	$(MAKE) deps
+	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
+	Benchmarks/.build/release/loadbench --users $(USERS) $(if $(BENCH_OUT),--out $(BENCH_OUT))
+
+# The same at 1M, 3M and 10M users in one report, for the scaling goals (hours, not minutes).
+bench-scale:
+	$(MAKE) deps
+	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
+	Benchmarks/.build/release/loadbench --users 1000000,3000000,10000000 --isolated-import $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
 clean:
 	rm -rf .build

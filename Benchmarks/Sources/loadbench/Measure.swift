@@ -1,0 +1,77 @@
+import Foundation
+import Histogram
+
+/// Latencies in nanoseconds, summarised as percentiles (HdrHistogram, 3 significant digits).
+struct Latencies {
+    private var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+
+    var count: Int { Int(self.histogram.totalCount) }
+
+    /// Runs `body`, records how long it took, and returns its result.
+    mutating func time<T>(_ body: () throws -> T) rethrows -> T {
+        let start = Clock.now()
+        defer { self.histogram.record(Clock.now() - start) }
+        return try body()
+    }
+
+    mutating func time<T>(_ body: () async throws -> T) async rethrows -> T {
+        let start = Clock.now()
+        defer { self.histogram.record(Clock.now() - start) }
+        return try await body()
+    }
+
+    var summary: LatencySummary {
+        LatencySummary(
+            count: self.count,
+            p50Us: Self.micros(self.histogram.valueAtPercentile(50)),
+            p99Us: Self.micros(self.histogram.valueAtPercentile(99)),
+            p999Us: Self.micros(self.histogram.valueAtPercentile(99.9)),
+            maxUs: Self.micros(self.histogram.max))
+    }
+
+    private static func micros(_ nanos: UInt64) -> Double { (Double(nanos) / 1000 * 10).rounded() / 10 }
+}
+
+/// Percentiles of one kind of operation, in microseconds.
+struct LatencySummary: Codable, Sendable {
+    var count: Int
+    var p50Us: Double
+    var p99Us: Double
+    var p999Us: Double
+    var maxUs: Double
+}
+
+/// A monotonic clock in nanoseconds.
+enum Clock {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    static func seconds(since start: UInt64) -> Double { Double(Self.now() - start) / 1e9 }
+}
+
+/// What the operating system says about this process and its files.
+enum System {
+    /// The peak resident set size of this process so far (VmHWM), in bytes.
+    static func peakResidentBytes() -> Int { Self.status("VmHWM:") }
+
+    /// The current resident set size (VmRSS), in bytes.
+    static func residentBytes() -> Int { Self.status("VmRSS:") }
+
+    private static func status(_ field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+              let kib = Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        else { return 0 }
+        return kib * 1024
+    }
+
+    /// Bytes allocated on disk to the files under `path` (sparse files count what they use).
+    static func diskUsage(_ path: String) -> Int {
+        var total = 0
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        while let name = enumerator?.nextObject() as? String {
+            var info = stat()
+            if stat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
+        }
+        return total
+    }
+}
