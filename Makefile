@@ -4,7 +4,10 @@ SWIFT ?= swift
 USERS ?= 1000000
 BENCH_OUT ?=
 
-.PHONY: deps build release test model-check bench bench-scale clean
+.PHONY: deps build release test model-check bench bench-scale crash-test sanitize fuzz clean
+
+TRIALS ?= 20
+FUZZ_SECONDS ?= 60
 
 # liblmdb-dev (headers, pkg-config file) for the build; lmdb-utils (mdb_load, mdb_dump, mdb_stat) for tests.
 deps:
@@ -50,5 +53,18 @@ bench-scale:
 	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
 	Benchmarks/.build/release/loadbench --users 1000000,3000000,10000000 --isolated-import $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
+# Crash consistency: kill -9 the async writer and `convostore import` at random moments, reopen and
+# verify (scripts/crash-test.sh; Tools/ is a package of its own). TRIALS=1000 for the long run.
+crash-test: deps
+	SWIFT=$(SWIFT) scripts/crash-test.sh $(TRIALS)
+
+# The whole test suite under ThreadSanitizer and AddressSanitizer (.build-tsan, .build-asan).
+sanitize: deps
+	SWIFT=$(SWIFT) scripts/sanitize.sh
+
+# libFuzzer targets of Fuzz/ (-sanitize=fuzzer,address), FUZZ_SECONDS each; fails on any crash.
+fuzz: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan .build-asan Tools/.build Fuzz/.build Benchmarks/.build

@@ -18,6 +18,7 @@ public enum FuzzTargets {
         _ = try? BillingEntry(decoding: bytes)
         _ = try? MessageKey(decoding: bytes)
         _ = try? Checkpoint(decoding: bytes)
+        _ = try? PendingStatus(decoding: bytes)
         var reader = ByteReader(bytes, database: "fuzz")
         _ = try? reader.ordered()
         _ = try? reader.ordered()

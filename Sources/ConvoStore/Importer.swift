@@ -415,7 +415,7 @@ final class RejectsFile: @unchecked Sendable {
 
     private func openIfNeeded() throws {
         guard self.fd < 0 else { return }
-        self.fd = open(self.path, O_WRONLY | O_CREAT, 0o644)
+        self.fd = open(self.path, O_WRONLY | O_CREAT, 0o600)  // rejected lines hold message bodies
         guard self.fd >= 0 else {
             throw ConvoStoreError.invalidField(field: "--rejects", reason: "cannot write \(self.path): \(String(cString: strerror(errno)))")
         }

@@ -159,7 +159,11 @@ struct MessageRecord: Equatable {
         if flags.contains(.hasEntryPoint) {
             let source = try r.short()
             let id = try r.short()
-            self.entryPoint = EntryPoint(source: String(utf8Bytes: source), id: String(utf8Bytes: id))
+            // Repairing bad UTF-8 would grow a field past the 255 bytes `encoded()` can write back.
+            guard let sourceText = String(validating: source, as: UTF8.self), let idText = String(validating: id, as: UTF8.self) else {
+                throw .corruptRecord(database: "messages", detail: "entry point is not UTF-8")
+            }
+            self.entryPoint = EntryPoint(source: sourceText, id: idText)
         } else {
             self.entryPoint = nil
         }

@@ -8,8 +8,8 @@ public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPoi
 /// Every move returns the entry it lands on, or `nil` when there is none.
 /// The corresponding C type is `MDB_cursor`.
 public final class Cursor {
-    private let handle: OpaquePointer
-    private let transaction: ReadTransaction
+    @usableFromInline let handle: OpaquePointer
+    @usableFromInline let transaction: ReadTransaction
     /// The database the cursor walks.
     public let database: Database
 
@@ -27,7 +27,8 @@ public final class Cursor {
 
     /// Steps forwards or backwards and calls `body` per entry until it returns false or a key passes
     /// `bound`: the hot loop of range walks, one `mdb_cursor_get` and one comparison per entry.
-    @inline(__always)
+    /// Inlinable, so that the caller's `body` is inlined into the loop.
+    @inlinable
     func walk(
         reverse: Bool, bound: UnsafeRawBufferPointer?, inclusive: Bool,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
@@ -39,7 +40,7 @@ public final class Cursor {
         while true {
             let rc = mdb_cursor_get(self.handle, &k, &v, op)
             if rc == MDB_NOTFOUND { return }
-            try check(rc, "mdb_cursor_get \(self.database.label)")
+            try check(rc, "mdb_cursor_get \(self.database.name ?? "(main)")")
             let key = k.buffer
             if let bound {
                 let c = compareBytes(key, bound)
@@ -125,15 +126,15 @@ public enum KeyBound: Sendable, Equatable {
 ///
 /// Single pass. Entries are borrowed from the memory map and valid inside the transaction.
 public final class KeyRangeSequence: Sequence, IteratorProtocol {
-    private let cursor: Cursor
+    @usableFromInline let cursor: Cursor
     private let lower: KeyBound
     private let upper: KeyBound
-    private let reverse: Bool
+    @usableFromInline let reverse: Bool
     /// The bound iteration runs towards, unpacked once: checking it is the only per-step work.
-    private let farBound: [UInt8]?
-    private let farInclusive: Bool
-    private var started = false
-    private var done = false
+    @usableFromInline let farBound: [UInt8]?
+    @usableFromInline let farInclusive: Bool
+    @usableFromInline var started = false
+    @usableFromInline var done = false
     /// The error that ended the iteration early, if any.
     public private(set) var error: (any Error)?
 
@@ -173,7 +174,8 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
     }
 
     /// Calls `body` for each entry in range until it returns `false`; errors are thrown, not kept.
-    func forEach(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) throws {
+    @inlinable
+    public func forEach(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) throws {
         precondition(!self.started, "forEach on a range that was already iterated")
         self.started = true
         defer { self.done = true }
@@ -195,7 +197,8 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
         try self.reverse ? self.cursor.previous() : self.cursor.next()
     }
 
-    private func start() throws -> Entry? {
+    @usableFromInline
+    func start() throws -> Entry? {
         if self.reverse {
             switch self.upper {
             case .unbounded:
@@ -230,8 +233,8 @@ public final class KeyRangeSequence: Sequence, IteratorProtocol {
         return bound.withUnsafeBytes { Self.within(key, $0, inclusive: self.farInclusive, reverse: self.reverse) }
     }
 
-    @inline(__always)
-    private static func within(_ key: UnsafeRawBufferPointer, _ bound: UnsafeRawBufferPointer, inclusive: Bool, reverse: Bool) -> Bool {
+    @inlinable
+    static func within(_ key: UnsafeRawBufferPointer, _ bound: UnsafeRawBufferPointer, inclusive: Bool, reverse: Bool) -> Bool {
         let c = compareBytes(key, bound)
         if reverse { return inclusive ? c >= 0 : c > 0 }
         return inclusive ? c <= 0 : c < 0

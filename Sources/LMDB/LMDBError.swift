@@ -119,7 +119,7 @@ extension LMDBError.Code {
 }
 
 /// The one place every LMDB return code passes through: success is silence, anything else a typed error.
-@inline(__always)
+@inlinable
 func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
     guard rc == MDB_SUCCESS else {
         throw LMDBError(returnCode: rc, operation: operation())

@@ -10,7 +10,7 @@ public class ReadTransaction {
     let handle: OpaquePointer
     /// The environment the transaction belongs to.
     public let environment: Environment
-    private(set) var isLive = true
+    @usableFromInline private(set) var isLive = true
     var openCursors = 0
 
     init(handle: OpaquePointer, environment: Environment) {
@@ -23,7 +23,7 @@ public class ReadTransaction {
         self.isLive = false
     }
 
-    @inline(__always)
+    @inlinable
     final func checkLive() {
         precondition(self.isLive, "a transaction was used outside its closure")
     }
@@ -79,6 +79,7 @@ public class ReadTransaction {
     }
 
     /// Calls `body` for each entry between two bounds in key order (or reverse order) until it returns `false`.
+    @inlinable
     public final func forEach(
         _ database: Database, from lower: KeyBound = .unbounded, to upper: KeyBound = .unbounded,
         reverse: Bool = false, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
@@ -209,12 +210,12 @@ public final class WriteTransaction: ReadTransaction {
 }
 
 extension MDB_val {
-    @inline(__always)
+    @inlinable
     init(_ buffer: UnsafeRawBufferPointer) {
         self.init(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
     }
 
-    @inline(__always)
+    @inlinable
     var buffer: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: self.mv_data, count: self.mv_size)
     }

@@ -1,0 +1,11 @@
+// libFuzzer target: FuzzTargets.nativeLine on every input. Run through scripts/fuzz.sh.
+import CFuzzerDriver
+import ConvoStore
+import Foundation
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+    FuzzTargets.nativeLine(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+})
