@@ -7,15 +7,9 @@
 # normal build. The command line the tests spawn is built with the same sanitizer; every process
 # writes its reports to $SANITIZE_WORK/<sanitizer>.<pid> (log_path), so reports of child processes
 # are counted too. Prints a summary; exits 1 if a test failed or any report was written.
-# Environment: SWIFT, SANITIZE_WORK (default a temporary directory), SANITIZE_FILTER (a --filter),
-# SANITIZE_SUPPRESS_MUTEX (default 1; 0 shows the Mutex reports described below).
-#
-# One known false positive is suppressed: Synchronization.Mutex locks with futex system calls on
-# Linux, which ThreadSanitizer does not see, so two accesses inside `withLock` bodies (closures
-# over `inout sending State`, mangled `...VzYuYTXEfU...`, or on a global Mutex such as the
-# Environment registry, `...15Synchronization5MutexV...`) look unordered although the Mutex orders
-# them (a 10-line program with one Mutex and two threads shows the same report). The summary
-# counts how many reports the suppression matched.
+# Environment: SWIFT, SANITIZE_WORK (default a temporary directory), SANITIZE_FILTER (a --filter).
+# Nothing is suppressed: the store's locks are pthread mutexes (LMDB/Locked.swift), which
+# ThreadSanitizer sees (it cannot see Synchronization.Mutex's futex calls).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -28,14 +22,6 @@ FILTER=()
 
 failed=0
 summary=()
-cat >"$WORK/mutex-suppressions.txt" <<'SUPP'
-# Synchronization.Mutex.withLock bodies (futex-based on Linux, invisible to TSan).
-race:VzYuYTXEfU
-# Accesses to a global Synchronization.Mutex (the environment registry), whatever the body's type.
-race:15Synchronization5MutexV
-SUPP
-SUPPRESS=""
-[ "${SANITIZE_SUPPRESS_MUTEX:-1}" = 1 ] && SUPPRESS="suppressions=$WORK/mutex-suppressions.txt print_suppressions=1"
 for sanitizer in "${SANITIZERS[@]}"; do
   case $sanitizer in
     thread) scratch=.build-tsan; short=tsan ;;
@@ -51,23 +37,22 @@ for sanitizer in "${SANITIZERS[@]}"; do
     continue
   fi
   echo "sanitize: running the tests with --sanitize=$sanitizer"
-  TSAN_OPTIONS="log_path=$WORK/tsan halt_on_error=0 second_deadlock_stack=1 $SUPPRESS ${TSAN_OPTIONS:-}" \
+  TSAN_OPTIONS="log_path=$WORK/tsan halt_on_error=0 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
   ASAN_OPTIONS="log_path=$WORK/asan detect_leaks=0 ${ASAN_OPTIONS:-}" \
     "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${FILTER[@]}" >"$WORK/$short-test.log" 2>&1
   status=$?
   reports=$(cat "$WORK/$short".* 2>/dev/null | grep -cE '^(WARNING: ThreadSanitizer|==[0-9]+==ERROR: AddressSanitizer)')
-  suppressed=$(cat "$WORK/$short".* 2>/dev/null | grep -E '^ *[0-9]+ race:' | awk '{ s += $1 } END { print s + 0 }')
   result=$(grep -E '^(✔|✘) Test run with' "$WORK/$short-test.log" | tail -1)
   if [ $status -ne 0 ] || [ "$reports" -gt 0 ]; then
     failed=1
-    summary+=("$sanitizer: FAILED (exit $status, $reports sanitizer reports, $suppressed suppressed): $result")
+    summary+=("$sanitizer: FAILED (exit $status, $reports sanitizer reports): $result")
     for f in "$WORK/$short".*; do
       [ -f "$f" ] && summary+=("  report: $f: $(grep -m1 -E 'WARNING: ThreadSanitizer|ERROR: AddressSanitizer' "$f")")
     done
     grep -E '^✘ Test .*(failed|recorded an issue)' "$WORK/$short-test.log" | head -10 | sed 's/^/  /' | while read -r line; do echo "$line"; done >"$WORK/$short-failures"
     while read -r line; do summary+=("$line"); done <"$WORK/$short-failures"
   else
-    summary+=("$sanitizer: ok, no reports ($suppressed Mutex false positives suppressed): $result")
+    summary+=("$sanitizer: ok, no reports: $result")
   fi
 done
 echo "sanitize: summary (logs in $WORK)"

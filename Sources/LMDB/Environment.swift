@@ -1,5 +1,4 @@
 import CLMDB
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +62,7 @@ public final class Environment: @unchecked Sendable {
     public let options: EnvironmentOptions
 
     let handle: OpaquePointer
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Held shared by every transaction and exclusively while the map is resized: `mdb_env_set_mapsize`
     /// must not run while a transaction of this process is live.
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
@@ -76,7 +75,7 @@ public final class Environment: @unchecked Sendable {
         var mapGrowths = 0
     }
 
-    private static let registry = Mutex<[String: WeakEnvironment]>([:])
+    private static let registry = Locked<[String: WeakEnvironment]>([:])
 
     /// Opens the environment at `path` (a directory, created 0700 if missing), or returns the one
     /// this process already has open there.
