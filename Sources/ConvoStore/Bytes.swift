@@ -38,7 +38,6 @@ struct ByteWriter {
         self.bytes.append(0)
     }
     mutating func raw(_ v: [UInt8]) { self.bytes.append(contentsOf: v) }
-    mutating func raw(_ v: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: v) }
 }
 
 /// Reads fields from a record or key borrowed from the map; every read is bounds-checked, so damaged

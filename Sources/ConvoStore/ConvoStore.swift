@@ -12,8 +12,6 @@ public struct StoreOptions: Sendable {
     public var maxReaders: UInt32 = 126
     /// Overrides the durability kept in the store's settings for this process (for bulk loads).
     public var durabilityOverride: StoreDurability?
-    /// Open read-only (no writer thread; writes fail).
-    public var readOnly = false
     /// The most events the async writer puts in one commit.
     public var maxEventsPerCommit = 10_000
     /// Where the store logs (never message bodies).
@@ -40,7 +38,7 @@ public final class ConvoStore: Sendable {
     public let settings: StoreSettings
     let environment: Environment
     let databases: Databases
-    private let writer: GroupCommitWriter?
+    private let writer: GroupCommitWriter
     let logger: Logger
 
     static let formatVersion: UInt32 = 1
@@ -56,11 +54,10 @@ public final class ConvoStore: Sendable {
         lmdb.mapSize = options.initialMapSize
         lmdb.maxMapSize = options.maxMapSize
         lmdb.maxReaders = options.maxReaders
-        lmdb.readOnly = options.readOnly
         lmdb.maxDatabases = 16
         // Durability is known only after reading the settings; reopen below if it differs.
         let environment = try Environment.open(path: path, options: lmdb)
-        let (databases, stored) = try Self.prepare(environment, settings: settings, readOnly: options.readOnly)
+        let (databases, stored) = try Self.prepare(environment, settings: settings)
         try environment.setDurability((options.durabilityOverride ?? stored.durability).lmdb)
         return ConvoStore(path: environment.path, settings: stored, environment: environment, databases: databases, options: options)
     }
@@ -71,17 +68,14 @@ public final class ConvoStore: Sendable {
         self.environment = environment
         self.databases = databases
         self.logger = options.logger
-        self.writer = options.readOnly ? nil : GroupCommitWriter(maxEventsPerCommit: options.maxEventsPerCommit, logger: options.logger)
+        self.writer = GroupCommitWriter(maxEventsPerCommit: options.maxEventsPerCommit, logger: options.logger)
     }
 
     deinit {
-        self.writer?.stop()
+        self.writer.stop()
     }
 
-    private static func prepare(_ env: Environment, settings: StoreSettings?, readOnly: Bool) throws -> (Databases, StoreSettings) {
-        if readOnly {
-            throw ConvoStoreError.incompatibleStore("read-only opening is not supported yet")
-        }
+    private static func prepare(_ env: Environment, settings: StoreSettings?) throws -> (Databases, StoreSettings) {
         return try env.write { txn in
             let databases = try Databases(txn)
             if let raw = try txn.get(databases.meta, key: formatKey) {
@@ -152,12 +146,11 @@ public final class ConvoStore: Sendable {
     /// Runs `body` on the writer thread inside a group commit and returns its result after the commit.
     /// `body` must not block or wait; it may run again if the map had to grow.
     public func submit<T: Sendable>(weight: Int = 1, _ body: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T {
-        guard let writer = self.writer else { throw ConvoStoreError.closed }
-        return try await writer.submit(store: self, weight: weight, body)
+        try await self.writer.submit(store: self, weight: weight, body)
     }
 
     /// Stops the writer thread after the commits under way; later async writes throw ``ConvoStoreError/closed``.
     public func close() {
-        self.writer?.stop()
+        self.writer.stop()
     }
 }

@@ -302,7 +302,6 @@ struct JSONWriter {
     mutating func field(_ name: String, _ value: String) { self.key(name); self.appendString(value) }
     mutating func field(_ name: String, _ value: Int64) { self.key(name); self.bytes.append(contentsOf: Array(String(value).utf8)) }
     mutating func field(_ name: String, _ value: Int) { self.field(name, Int64(value)) }
-    mutating func field(_ name: String, _ value: Bool) { self.key(name); self.bytes.append(contentsOf: Array((value ? "true" : "false").utf8)) }
     mutating func field(_ name: String, _ value: Int64?) {
         if let value { self.field(name, value) } else { self.key(name); self.bytes.append(contentsOf: Array("null".utf8)) }
     }

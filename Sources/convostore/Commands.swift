@@ -33,7 +33,7 @@ struct Import: ParsableCommand {
             options.strict = self.strict
             options.maxRejects = self.maxRejects
             options.resume = !self.restart
-            if showProgress { options.progress = { printProgress($0, rejectedBefore: 0) } }
+            if showProgress { options.progress = { printProgress($0) } }
             let importer = DumpImporter(store: db, options: options) { line in
                 if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 printError(line)
@@ -67,7 +67,7 @@ func summaryLine(_ file: String, _ s: ImportSummary) -> String {
 }
 
 /// One progress line on stderr, rewritten in place: bytes and percent, lines/s, ETA, rejects.
-func printProgress(_ p: ImportProgress, rejectedBefore: Int) {
+func printProgress(_ p: ImportProgress) {
     let rate = p.elapsed > 0 ? Double(p.linesRead) / p.elapsed : 0
     var text = String(format: "%.1f MB", Double(p.bytesRead) / 1e6)
     if let total = p.totalBytes, total > 0 {
@@ -75,7 +75,7 @@ func printProgress(_ p: ImportProgress, rejectedBefore: Int) {
         let eta = fraction > 0 ? p.elapsed * (1 - fraction) / fraction : 0
         text += String(format: " of %.1f MB (%.0f%%), ETA %d:%02d", Double(total) / 1e6, fraction * 100, Int(eta) / 60, Int(eta) % 60)
     }
-    text += String(format: ", %.0f lines/s, %d rejected", rate, p.rejected + rejectedBefore)
+    text += String(format: ", %.0f lines/s, %d rejected", rate, p.rejected)
     FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
 }
 
