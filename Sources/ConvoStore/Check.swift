@@ -26,6 +26,11 @@ public struct StoreStatistics: Sendable, Hashable {
     public var usedBytes: Int
     /// The store's settings.
     public var settings: StoreSettings
+
+    /// Conversations stored.
+    public var conversations: Int { self.entries["conversations"] ?? 0 }
+    /// Messages stored (the `messages` database also holds one record per conversation).
+    public var messages: Int { (self.entries["messages"] ?? 0) - self.conversations }
 }
 
 extension ConvoStore {
@@ -78,13 +83,17 @@ private struct Checker {
         var expected: [String: Int] = ["messages": 0, "billing": 0, "controls": 0, "due": 0, "expiry": 0]
         var ids = Set<UInt32>()
         var conversations: [([UInt8], ConversationRecord)] = []
-        try self.txn.forEach(self.db.conversations) { key, value in
-            do {
-                conversations.append((Array(key), try ConversationRecord(decoding: value)))
-            } catch {
-                self.problem("conversation \(Array(key)): \(error)")
-            }
+        var keys: [[UInt8]] = []
+        try self.txn.forEach(self.db.conversations) { key, _ in
+            keys.append(Array(key))
             return true
+        }
+        for key in keys {
+            do {
+                if let record = try self.reader.conversation(key: key) { conversations.append((key, record)) }
+            } catch {
+                self.problem("conversation \(self.name(key)): \(error)")
+            }
         }
         for (key, record) in conversations {
             self.report.conversations += 1
@@ -99,7 +108,7 @@ private struct Checker {
             }
         }
         let actual: [(String, Database, Int)] = [
-            ("messages", self.db.messages, expected["messages"]!),
+            ("messages", self.db.messages, expected["messages"]! + keys.count),  // and one record per conversation
             ("messageIDs", self.db.messageIDs, expected["messages"]!),
             ("billing", self.db.billing, expected["billing"]!),
             ("controls", self.db.controls, expected["controls"]!),
@@ -144,7 +153,7 @@ private struct Checker {
         var inbound: [Int64] = []
         var outbound: [(MessageKey, MessageRecord)] = []
         var keys: [(MessageKey, MessageRecord)] = []
-        try self.txn.forEach(self.db.messages, from: .inclusive(BigEndian.bytes(id)), to: .exclusive(BigEndian.bytes(id) + [0xFF])) { k, v in
+        try self.txn.forEach(self.db.messages, from: .exclusive(Keys.conversationRecord(id)), to: .exclusive(BigEndian.bytes(id) + [0xFF])) { k, v in
             let mk = try MessageKey(decoding: k)
             let mr = try MessageRecord(decoding: v)
             keys.append((mk, mr))

@@ -6,9 +6,26 @@ struct ConversationReader {
     let db: Databases
     let settings: StoreSettings
 
+    /// The conversation of a (business, customer) key: its id from `conversations`, then its record,
+    /// which sits in `messages` just before its messages.
     func conversation(key: [UInt8]) throws -> ConversationRecord? {
+        guard let id = try self.conversationID(key: key) else { return nil }
+        return try self.conversation(id: id)
+    }
+
+    func conversationID(key: [UInt8]) throws -> UInt32? {
         guard let raw = try self.txn.get(self.db.conversations, key: key) else { return nil }
-        return try ConversationRecord(decoding: raw)
+        guard raw.count == 4 else { throw ConvoStoreError.corruptRecord(database: "conversations", detail: "an id of \(raw.count) bytes") }
+        return BigEndian.read(UInt32.self, from: raw)
+    }
+
+    func conversation(id: UInt32) throws -> ConversationRecord {
+        guard let raw = try self.txn.get(self.db.messages, key: Keys.conversationRecord(id)) else {
+            throw ConvoStoreError.corruptRecord(database: "conversations", detail: "conversation \(id) has no record")
+        }
+        let record = try ConversationRecord(decoding: raw)
+        guard record.id == id else { throw ConvoStoreError.corruptRecord(database: "conversations", detail: "record \(id) holds id \(record.id)") }
+        return record
     }
 
     /// The reply SLA of a business: its override, or the store's.
@@ -39,6 +56,8 @@ struct ConversationReader {
     }
 
     private static func time(in key: UnsafeRawBufferPointer, conversation: UInt32, direction: Direction) throws -> Int64? {
+        // A conversation's record (a key of its id alone) sorts before its messages.
+        if key.count == Keys.conversationRecordKeyCount { return nil }
         let parsed = try MessageKey(decoding: key)
         guard parsed.conversation == conversation, parsed.direction == direction else { return nil }
         return parsed.at

@@ -41,7 +41,8 @@ public final class ConvoStore: Sendable {
     private let writer: GroupCommitWriter
     let logger: Logger
 
-    static let formatVersion: UInt32 = 1
+    /// 1: the first layout; 2: conversation records moved next to their messages (KeyLayout.swift).
+    static let formatVersion: UInt32 = 2
     private static let formatKey = Array("format".utf8)
     private static let settingsKey = Array("settings".utf8)
 
@@ -80,7 +81,9 @@ public final class ConvoStore: Sendable {
             let databases = try Databases(txn)
             if let raw = try txn.get(databases.meta, key: formatKey) {
                 guard raw.count == 4, BigEndian.read(UInt32.self, from: raw) == formatVersion else {
-                    throw ConvoStoreError.incompatibleStore("\(env.path) has store format \(Array(raw)), this build reads \(formatVersion)")
+                    let found = raw.count == 4 ? "\(BigEndian.read(UInt32.self, from: raw))" : "\(Array(raw))"
+                    throw ConvoStoreError.incompatibleStore(
+                        "\(env.path) has store format \(found), this build reads \(formatVersion): export it with the build that wrote it, then import")
                 }
                 guard let json = try txn.get(databases.meta, key: settingsKey) else {
                     throw ConvoStoreError.corruptRecord(database: "meta", detail: "settings missing")

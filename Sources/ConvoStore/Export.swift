@@ -12,10 +12,11 @@ extension ConvoStore {
                 var r = ByteReader(key, database: "conversations")
                 let business = String(utf8Bytes: try r.ordered())
                 let customer = String(utf8Bytes: try r.ordered())
-                let record = try ConversationRecord(decoding: value)
+                guard value.count == 4 else { throw ConvoStoreError.corruptRecord(database: "conversations", detail: "an id of \(value.count) bytes") }
+                let prefix = Keys.conversationRecord(BigEndian.read(UInt32.self, from: value))
                 var messages: [StoredMessage] = []
-                let prefix = BigEndian.bytes(record.id)
-                try txn.forEach(self.databases.messages, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { k, v in
+                // From just after the conversation's record: its messages.
+                try txn.forEach(self.databases.messages, from: .exclusive(prefix), to: .exclusive(prefix + [0xFF])) { k, v in
                     messages.append(try StoreReader.storedMessage(key: k, value: v, business: business, customer: customer))
                     return true
                 }

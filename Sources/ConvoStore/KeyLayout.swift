@@ -9,8 +9,9 @@ import LMDB
 // | database       | key                                          | value                                  |
 // |----------------|----------------------------------------------|----------------------------------------|
 // | meta           | "format" / "settings" / "counters"           | u32 / JSON / nextConversation u32, nextSeq u64 |
-// | conversations  | ord(business) ord(customer)                  | ConversationRecord (61 bytes)          |
-// | messages       | conv u32, direction u8, at u64, seq u64      | MessageRecord                          |
+// | conversations  | ord(business) ord(customer)                  | conv u32 (written once, at creation)   |
+// | messages       | conv u32                                     | ConversationRecord (61 bytes)          |
+// |                | conv u32, direction u8, at u64, seq u64      | MessageRecord                          |
 // | messageIDs     | ord(business) id                             | messages key (21 bytes)                |
 // | pendingStatus  | ord(business) id                             | status u8, at u64 (status before its message) |
 // | controls       | conv u32, group u8, at u64, seq u64          | action u8                              |
@@ -21,6 +22,10 @@ import LMDB
 // | billing        | ord(business), at u64, seq u64               | outcome u8, amount i64, conv u32       |
 // | businessSLA    | ord(business)                                | replySLA u64 (ms)                      |
 // | checkpoints    | import source name                           | byte offset u64, line u64 (issue 4)    |
+//
+// A conversation's record sits in `messages` right before its messages, so the event that updates
+// the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
+// by the pages it writes (README, Performance).
 //
 // dueBy* hold exactly the conversations with a reply due (R2) that are not blocked now, so an
 // overdue scan is a cursor walk up to T. expiryBy* hold every conversation whose customer wrote.
@@ -67,6 +72,10 @@ struct Databases: Sendable {
 /// Key builders; see the table above.
 enum Keys {
     static let messageKeyCount = 21
+    static let conversationRecordKeyCount = 4
+
+    /// The key of a conversation's record in `messages`: its id, which sorts before its messages.
+    static func conversationRecord(_ id: UInt32) -> [UInt8] { BigEndian.bytes(id) }
 
     static func conversation(business: [UInt8], customer: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: business.count + customer.count + 4)

@@ -301,11 +301,16 @@ final class Recorder {
         // Collect the business's conversations first: index updates must not run under the cursor.
         var conversations: [(key: [UInt8], customer: [UInt8], record: ConversationRecord)] = []
         let prefix = Keys.business(b)
-        try self.txn.forEach(self.db.conversations, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { key, value in
+        var ids: [(key: [UInt8], customer: [UInt8])] = []
+        try self.txn.forEach(self.db.conversations, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { key, _ in
             var r = ByteReader(key, database: "conversations")
             _ = try r.ordered()
-            conversations.append((Array(key), try r.ordered(), try ConversationRecord(decoding: value)))
+            ids.append((Array(key), try r.ordered()))
             return true
+        }
+        for (key, customer) in ids {
+            guard let record = try self.reader.conversation(key: key) else { continue }
+            conversations.append((key, customer, record))
         }
         let oldSLA = try self.replySLA(b)
         for entry in conversations { try self.updateDueIndex(old: entry.record, new: nil, key: entry.key, business: b, customer: entry.customer, sla: oldSLA) }
@@ -357,7 +362,8 @@ final class Recorder {
 
     /// Writes the conversation and moves its index entries from the old state to the new.
     private func save(_ c: ConversationRecord, old: ConversationRecord?, key: [UInt8], business: [UInt8], customer: [UInt8]) throws {
-        try self.txn.put(self.db.conversations, key: key, value: c.encoded())
+        if old == nil { try self.txn.put(self.db.conversations, key: key, value: BigEndian.bytes(c.id)) }
+        try self.txn.put(self.db.messages, key: Keys.conversationRecord(c.id), value: c.encoded())
         try self.updateDueIndex(old: old, new: c, key: key, business: business, customer: customer, sla: try self.replySLA(business))
         let oldExpiry = old?.windowExpiresAt(self.settings)
         let newExpiry = c.windowExpiresAt(self.settings)

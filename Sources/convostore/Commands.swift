@@ -276,8 +276,8 @@ struct Stats: ParsableCommand {
     func run() throws {
         let db = try self.store.open()
         let s = try db.statistics()
-        let conversations = s.entries["conversations"] ?? 0
-        let messages = s.entries["messages"] ?? 0
+        let conversations = s.conversations
+        let messages = s.messages
         if self.json {
             let entries = "{" + s.entries.keys.sorted().map { "\(jsonString($0)):\(s.entries[$0]!)" }.joined(separator: ",") + "}"
             let settings = jsonObject([

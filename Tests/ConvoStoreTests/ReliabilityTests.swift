@@ -59,7 +59,7 @@ import Testing
             #expect(try activeReaderSlots(db) == activeBefore)
             let report = try store.check()
             #expect(report.isHealthy, "\(report.problems)")
-            let messages = try store.statistics().entries["messages"]
+            let messages = try store.statistics().messages
             #expect(messages == 2 * 32 * 25 + 20_000)  // the first pair is submitted twice
         }
     }
@@ -106,7 +106,7 @@ import Testing
             #expect(errors.isEmpty, "\(errors.prefix(5))")
             let statistics = try store.statistics()
             #expect(statistics.mapSize > 64 << 10)
-            #expect(statistics.entries["messages"] == 2 * (16 * 40 + 100))
+            #expect(statistics.messages == 2 * (16 * 40 + 100))
             #expect(try store.check().isHealthy)
         }
     }
@@ -182,12 +182,14 @@ import Testing
             try environment.write { txn in
                 let messages = try txn.openDatabase("messages", flags: [])
                 let conversations = try txn.openDatabase("conversations", flags: [])
-                // The damaged-message conversation's messages are the ones with the lowest conversation id.
-                let (messageKey, messageValue) = try allEntries(txn, messages)[0]
+                // The damaged-message conversation has the lowest conversation id; in `messages`, each
+                // conversation's record (a 4-byte key) comes before its messages.
+                let (messageKey, messageValue) = try allEntries(txn, messages).first { $0.0.count > 4 }!
                 _ = try txn.put(messages, key: messageKey, value: damage.apply(to: messageValue))
                 for entry in try allEntries(txn, conversations)
                 where String(decoding: entry.0, as: UTF8.self).contains("damaged-state") {
-                    _ = try txn.put(conversations, key: entry.0, value: damage.apply(to: entry.1))
+                    let record = try #require(try txn.value(messages, key: entry.1))
+                    _ = try txn.put(messages, key: entry.1, value: damage.apply(to: record))
                 }
             }
 
