@@ -217,6 +217,30 @@ import Testing
     /// A damaged import checkpoint makes `convostore import` fail with a corrupt-record error instead
     /// of trapping (fuzz-records found `Int(UInt64)` overflowing in Checkpoint.init(decoding:);
     /// reproducer Fuzz/Crashes/records-checkpoint-u64-to-Int).
+    /// A store written in another layout (here format 1, where conversation records had their own
+    /// database) is refused with a clear error instead of being misread.
+    @Test func anOlderFormatIsRefusedClearly() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/store"
+            let store = try ConvoStore.open(at: db)
+            _ = try store.record([inbound("in.1", t0, customer: "c")])
+            var options = EnvironmentOptions()
+            options.maxDatabases = 16
+            let environment = try Environment.open(path: db, options: options)
+            try environment.write { txn in
+                try txn.put(try txn.openDatabase("meta", flags: []), key: Array("format".utf8), value: BigEndian.bytes(UInt32(1)))
+            }
+            store.close()
+            do {
+                _ = try ConvoStore.open(at: db)
+                Issue.record("a format-1 store was opened")
+            } catch let error as ConvoStoreError {
+                guard case .incompatibleStore(let detail) = error else { Issue.record("\(error)"); return }
+                #expect(detail.contains("format 1") && detail.contains("reads 2"), "\(detail)")
+            }
+        }
+    }
+
     @Test func damagedCheckpointIsAnErrorNotATrap() throws {
         try withTemporaryDirectory { dir in
             let cli = builtProduct("convostore").path
