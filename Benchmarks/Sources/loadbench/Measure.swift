@@ -64,6 +64,15 @@ enum System {
         return kib * 1024
     }
 
+    /// Bytes this process has handed to write(2) and friends so far (`wchar` of /proc/self/io): for
+    /// a store, the pages its commits wrote (LMDB's pages, SQLite's WAL frames and checkpoints).
+    static func writtenBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("wchar:") })
+        else { return 0 }
+        return Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+
     /// Bytes allocated on disk to the files under `path` (sparse files count what they use).
     static func diskUsage(_ path: String) -> Int {
         var total = 0

@@ -4,7 +4,8 @@ import LMDB
 /// Sources/ConvoStore/KeyLayout.swift and Recorder.swift), with the same key and value sizes, and no
 /// domain logic. The only state it keeps is what it needs to delete its own index entries.
 ///
-/// Per event: an inbound reads and writes the 61-byte conversation record, puts the message (21-byte
+/// Per event: an inbound reads the conversation's number and reads and writes its 61-byte record
+/// (kept in `messages` before its messages), puts the message (21-byte
 /// key) and its message-id entry, and moves the two due and the two expiry entries; an outbound puts
 /// the conversation, message, message id and billing entry and deletes the due entries; a status
 /// reads the message through its id and rewrites it; a control puts the control and the conversation.
@@ -101,7 +102,7 @@ final class RawLMDBEngine: Engine, @unchecked Sendable {
                 try self.moveIndexEntry(&self.dueAt[index], to: nil, value: [],
                                         byTime: self.dueByTime, byBusiness: self.dueByBusiness, business, customer, conversationKey, txn)
             }
-            try txn.put(self.conversations, key: conversationKey, value: record.bytes)
+            try self.save(record, conversationKey, txn)
         case .status:
             let idKey = Ordered.key(business) + Array(Workload.messageID(event.message).utf8)
             guard let messageKey = try txn.value(self.messageIDs, key: idKey), var stored = try txn.value(self.messages, key: messageKey) else {
@@ -118,7 +119,7 @@ final class RawLMDBEngine: Engine, @unchecked Sendable {
             BigEndian.append(UInt64(event.at), to: &controlKey)
             BigEndian.append(self.takeSeq(), to: &controlKey)
             try txn.put(self.controls, key: controlKey, value: [event.detail])
-            try txn.put(self.conversations, key: conversationKey, value: record.bytes)
+            try self.save(record, conversationKey, txn)
         }
     }
 
@@ -127,11 +128,20 @@ final class RawLMDBEngine: Engine, @unchecked Sendable {
         return self.nextSeq
     }
 
-    /// The conversation's 61-byte record, read from the store (or new).
+    /// The conversation's 61-byte record, read from the store (or new): its number from
+    /// `conversations`, then the record, which sits in `messages` before its messages.
     private func record(_ key: [UInt8], _ txn: WriteTransaction) throws -> RawConversationRecord {
-        if let stored = try txn.value(self.conversations, key: key) { return RawConversationRecord(bytes: stored) }
+        if let number = try txn.value(self.conversations, key: key), let stored = try txn.value(self.messages, key: number) {
+            return RawConversationRecord(bytes: stored, isNew: false)
+        }
         defer { self.nextNumber += 1 }
         return RawConversationRecord(number: self.nextNumber)
+    }
+
+    /// Puts the record, and the conversation's number when it is new.
+    private func save(_ record: RawConversationRecord, _ key: [UInt8], _ txn: WriteTransaction) throws {
+        if record.isNew { try txn.put(self.conversations, key: key, value: BigEndian.bytes(record.number)) }
+        try txn.put(self.messages, key: BigEndian.bytes(record.number), value: record.bytes)
     }
 
     /// A message value of ConvoStore's size: 4 header bytes, id, kind, entry point, body.
@@ -166,7 +176,7 @@ final class RawLMDBEngine: Engine, @unchecked Sendable {
         let c = self.workload.conversations[Int(conversation)]
         let key = Ordered.key(Array(Workload.businessID(c.business).utf8), Array(Workload.customerID(c.customer).utf8))
         return try self.environment.read { txn in
-            guard let raw = try txn.get(self.conversations, key: key) else { return false }
+            guard let number = try txn.get(self.conversations, key: key), let raw = try txn.get(self.messages, key: number) else { return false }
             let lastIn = Int64(bitPattern: BigEndian.read(UInt64.self, from: raw, at: RawConversationRecord.lastInOffset))
             return lastIn > 0 && at < lastIn + Self.day
         }
@@ -207,11 +217,16 @@ private struct RawConversationRecord {
     static let lastInOffset = 12
     static let lastOutOffset = 20
     var bytes: [UInt8]
+    var isNew: Bool
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], isNew: Bool) {
+        self.bytes = bytes
+        self.isNew = isNew
+    }
 
     init(number: UInt32) {
         self.bytes = BigEndian.bytes(number) + [UInt8](repeating: 0, count: 57)
+        self.isNew = true
     }
 
     var number: UInt32 { BigEndian.read(UInt32.self, from: self.bytes) }

@@ -116,6 +116,7 @@ enum ReportWriter {
         row("live events/s (durable, \(Format.count(Runner.batchSize))/commit)", { Format.count(Int($0.eventsPerS)) }, ratio: \.eventsPerS)
         row("live events, write s (wall s)", { "\(Format.count($0.liveEvents)), \(Format.fixed($0.writeSeconds, 1)) (\(Format.fixed($0.liveSeconds, 1)))" })
         latency("live commit", \.commit)
+        row("live bytes written/event", { Format.count(Int($0.liveWriteBytesPerEvent)) }, ratio: \.liveWriteBytesPerEvent)
         latency("send check during load", \.sendCheckDuringLoad)
         row("send checks/s during load", { Format.count(Int($0.sendChecksPerSDuringLoad)) }, ratio: \.sendChecksPerSDuringLoad)
         latency("newly-overdue scan/minute", \.newlyOverdueScan)

@@ -26,6 +26,8 @@ struct EngineResult: Codable, Sendable {
     var eventsPerS: Double
     /// One durable commit of ``Runner/batchSize`` events.
     var commit: LatencySummary
+    /// Bytes written (write/pwrite calls) per live event: the I/O a durable commit waits for.
+    var liveWriteBytesPerEvent: Double
     var sendCheckDuringLoad: LatencySummary
     var sendChecksPerSDuringLoad: Double
     /// Newly overdue in the past minute, and windows closing in the next.
@@ -104,6 +106,7 @@ struct Runner {
         var closingEntries = 0
         var writeNanos: UInt64 = 0
         var nextScan = liveFrom + Self.minute
+        let writtenBefore = System.writtenBytes()
         let liveStartTime = Clock.now()
         while done < events.count {
             let batch = events[done..<min(done + Self.batchSize, events.count)]
@@ -120,6 +123,7 @@ struct Runner {
             self.progress.update("live", done: done - liveStart, of: events.count - liveStart, simulatedNow: batch.last!.at, reads: reader.completed.load(ordering: .relaxed))
         }
         let liveSeconds = Clock.seconds(since: liveStartTime)
+        let liveWritten = System.writtenBytes() - writtenBefore
         let readsDuringLoad = try reader.stop()
 
         self.progress.note("query phase: overdue scan, newly-overdue probe, point reads, billing")
@@ -156,6 +160,7 @@ struct Runner {
             liveEvents: liveEvents, liveSeconds: liveSeconds, writeSeconds: Double(writeNanos) / 1e9,
             eventsPerS: Double(liveEvents) / (Double(writeNanos) / 1e9),
             commit: commits.summary,
+            liveWriteBytesPerEvent: Double(liveWritten) / Double(events.count - liveStart),
             sendCheckDuringLoad: readsDuringLoad.summary,
             sendChecksPerSDuringLoad: Double(readsDuringLoad.count) / liveSeconds,
             newlyOverdueScan: newlyOverdueScans.summary, closingWindowsScan: closingScans.summary,
