@@ -88,6 +88,7 @@ struct LoadBench: AsyncParsableCommand {
 
     /// The child: generates the workload, runs one engine in a fresh directory, writes the result.
     private static func child(engine: EngineName, users: Int, seed: UInt64, liveHours: Int, directory: String, resultPath: String) async throws {
+        let parent = ParentWatch()
         let progress = Progress(label: "\(engine.rawValue) \(Format.count(users)) users")
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -97,7 +98,7 @@ struct LoadBench: AsyncParsableCommand {
         let result = try await Runner(engineName: engine, workload: workload, liveHours: liveHours, directory: directory, progress: progress) {
             // Tell the parent the import is done, and wait for its turn to go live.
             FileHandle.standardOutput.write(Data((EngineChild.imported + "\n").utf8))
-            guard readLine() == EngineChild.go else { throw ValidationError("the parent loadbench went away") }
+            parent.waitForGo()
         }.run()
         progress.note("done: \(Format.count(Int(result.eventsPerS))) live events/s, store \(Format.bytes(result.sizeBytes))")
         let encoder = JSONEncoder()
@@ -107,6 +108,27 @@ struct LoadBench: AsyncParsableCommand {
 }
 
 extension EngineName: ExpressibleByArgument {}
+
+/// A child's link to its parent, through its standard input: the parent's "go" lets the live phase
+/// start, and end of file means the parent is gone, so the child exits at once rather than load the
+/// machine under the next run's measurements.
+final class ParentWatch: Sendable {
+    private let go = DispatchSemaphore(value: 0)
+
+    init() {
+        let thread = Thread { [go] in
+            while let line = readLine() {
+                if line == EngineChild.go { go.signal() }
+            }
+            FileHandle.standardError.write(Data("loadbench child: the parent went away; exiting\n".utf8))
+            exit(3)
+        }
+        thread.name = "parent-watch"
+        thread.start()
+    }
+
+    func waitForGo() { self.go.wait() }
+}
 
 /// One engine's child process, seen from the parent. Children may import at the same time, but only
 /// one at a time runs its live and query phases, so that those measure an otherwise idle machine.
