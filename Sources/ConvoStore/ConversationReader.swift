@@ -14,7 +14,11 @@ struct ConversationReader {
     }
 
     func conversationID(key: [UInt8]) throws -> UInt32? {
-        guard let raw = try self.txn.get(self.db.conversations, key: key) else { return nil }
+        try self.txn.get(self.db.conversations, key: key).map(Self.id)
+    }
+
+    /// Decodes a `conversations` value: the conversation's id.
+    static func id(_ raw: UnsafeRawBufferPointer) throws -> UInt32 {
         guard raw.count == 4 else { throw ConvoStoreError.corruptRecord(database: "conversations", detail: "an id of \(raw.count) bytes") }
         return BigEndian.read(UInt32.self, from: raw)
     }

@@ -12,8 +12,7 @@ extension ConvoStore {
                 var r = ByteReader(key, database: "conversations")
                 let business = String(utf8Bytes: try r.ordered())
                 let customer = String(utf8Bytes: try r.ordered())
-                guard value.count == 4 else { throw ConvoStoreError.corruptRecord(database: "conversations", detail: "an id of \(value.count) bytes") }
-                let prefix = Keys.conversationRecord(BigEndian.read(UInt32.self, from: value))
+                let prefix = Keys.conversationRecord(try ConversationReader.id(value))
                 var messages: [StoredMessage] = []
                 // From just after the conversation's record: its messages.
                 try txn.forEach(self.databases.messages, from: .exclusive(prefix), to: .exclusive(prefix + [0xFF])) { k, v in

@@ -301,16 +301,11 @@ final class Recorder {
         // Collect the business's conversations first: index updates must not run under the cursor.
         var conversations: [(key: [UInt8], customer: [UInt8], record: ConversationRecord)] = []
         let prefix = Keys.business(b)
-        var ids: [(key: [UInt8], customer: [UInt8])] = []
-        try self.txn.forEach(self.db.conversations, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { key, _ in
+        try self.txn.forEach(self.db.conversations, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { key, value in
             var r = ByteReader(key, database: "conversations")
             _ = try r.ordered()
-            ids.append((Array(key), try r.ordered()))
+            conversations.append((Array(key), try r.ordered(), try self.reader.conversation(id: ConversationReader.id(value))))
             return true
-        }
-        for (key, customer) in ids {
-            guard let record = try self.reader.conversation(key: key) else { continue }
-            conversations.append((key, customer, record))
         }
         let oldSLA = try self.replySLA(b)
         for entry in conversations { try self.updateDueIndex(old: entry.record, new: nil, key: entry.key, business: b, customer: entry.customer, sla: oldSLA) }
