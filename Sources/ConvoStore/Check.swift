@@ -83,14 +83,15 @@ private struct Checker {
         var expected: [String: Int] = ["messages": 0, "billing": 0, "controls": 0, "due": 0, "expiry": 0]
         var ids = Set<UInt32>()
         var conversations: [([UInt8], ConversationRecord)] = []
-        var keys: [[UInt8]] = []
-        try self.txn.forEach(self.db.conversations) { key, _ in
-            keys.append(Array(key))
+        // The walk hands over each conversation's id; its record is then read by id.
+        var listed: [(key: [UInt8], id: Result<UInt32, any Error>)] = []
+        try self.txn.forEach(self.db.conversations) { key, value in
+            listed.append((Array(key), Result { try ConversationReader.id(value) }))
             return true
         }
-        for key in keys {
+        for (key, id) in listed {
             do {
-                if let record = try self.reader.conversation(key: key) { conversations.append((key, record)) }
+                conversations.append((key, try self.reader.conversation(id: id.get())))
             } catch {
                 self.problem("conversation \(self.name(key)): \(error)")
             }
@@ -108,7 +109,7 @@ private struct Checker {
             }
         }
         let actual: [(String, Database, Int)] = [
-            ("messages", self.db.messages, expected["messages"]! + keys.count),  // and one record per conversation
+            ("messages", self.db.messages, expected["messages"]! + listed.count),  // and one record per conversation
             ("messageIDs", self.db.messageIDs, expected["messages"]!),
             ("billing", self.db.billing, expected["billing"]!),
             ("controls", self.db.controls, expected["controls"]!),

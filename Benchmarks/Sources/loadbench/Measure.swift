@@ -56,21 +56,19 @@ enum System {
     /// The current resident set size (VmRSS), in bytes.
     static func residentBytes() -> Int { Self.status("VmRSS:") }
 
-    private static func status(_ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
-              let kib = Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
-        else { return 0 }
-        return kib * 1024
-    }
+    private static func status(_ field: String) -> Int { (Self.field(field, of: "/proc/self/status") ?? 0) * 1024 }
 
     /// Bytes this process has handed to write(2) and friends so far (`wchar` of /proc/self/io): for
     /// a store, the pages its commits wrote (LMDB's pages, SQLite's WAL frames and checkpoints).
-    static func writtenBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("wchar:") })
-        else { return 0 }
-        return Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+    static func writtenBytes() -> Int { Self.field("wchar:", of: "/proc/self/io") ?? 0 }
+
+    /// The number after `name` on its line of a /proc file ("VmHWM:   1234 kB" gives 1234).
+    private static func field(_ name: String, of path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let number = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        else { return nil }
+        return Int(number)
     }
 
     /// Bytes allocated on disk to the files under `path` (sparse files count what they use).

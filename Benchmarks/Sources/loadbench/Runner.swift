@@ -124,6 +124,7 @@ struct Runner {
         }
         let liveSeconds = Clock.seconds(since: liveStartTime)
         let liveWritten = System.writtenBytes() - writtenBefore
+        let liveEvents = events.count - liveStart
         let readsDuringLoad = try reader.stop()
 
         self.progress.note("query phase: overdue scan, newly-overdue probe, point reads, billing")
@@ -151,7 +152,6 @@ struct Runner {
         try engine.close()
         let size = System.diskUsage(self.directory)
 
-        let liveEvents = events.count - liveStart
         return EngineResult(
             engine: self.engineName, users: self.workload.users, events: events.count,
             conversations: self.workload.activeConversations, messages: self.workload.messageCount,
@@ -160,7 +160,7 @@ struct Runner {
             liveEvents: liveEvents, liveSeconds: liveSeconds, writeSeconds: Double(writeNanos) / 1e9,
             eventsPerS: Double(liveEvents) / (Double(writeNanos) / 1e9),
             commit: commits.summary,
-            liveWriteBytesPerEvent: Double(liveWritten) / Double(events.count - liveStart),
+            liveWriteBytesPerEvent: Double(liveWritten) / Double(liveEvents),
             sendCheckDuringLoad: readsDuringLoad.summary,
             sendChecksPerSDuringLoad: Double(readsDuringLoad.count) / liveSeconds,
             newlyOverdueScan: newlyOverdueScans.summary, closingWindowsScan: closingScans.summary,
