@@ -7,7 +7,7 @@ enum Chart {
     private static let left = 90.0, right = 150.0, top = 40.0, bottom = 60.0
     private static let colors: [EngineName: String] = [.convostore: "#1f77b4", .sqlite: "#d62728", .rawLMDB: "#2ca02c"]
 
-    static func svg(_ runs: [Report.Run]) -> String {
+    static func svg(_ runs: [Report.Run], liveDurable: Bool) -> String {
         let users = runs.map(\.users)
         let values = runs.flatMap { $0.engines.values.map(\.eventsPerS) }.filter { $0 > 0 }
         let lowDecade = (values.min() ?? 1).log10Floor
@@ -22,7 +22,7 @@ enum Chart {
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="24" font-size="15">Live events/s against users (durable commits of \(Runner.batchSize) events)</text>
+            <text x="\(left)" y="24" font-size="15">Live events/s against users (\(liveDurable ? "durable" : "UNSYNCED") commits of \(Runner.batchSize) events)</text>
             <line x1="\(left)" y1="\(top + plotHeight)" x2="\(left + plotWidth)" y2="\(top + plotHeight)" stroke="black"/>
             <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(top + plotHeight)" stroke="black"/>
 

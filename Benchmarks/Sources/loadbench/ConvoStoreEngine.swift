@@ -24,10 +24,12 @@ final class ConvoStoreEngine: Engine, @unchecked Sendable {
         return options
     }
 
-    func beginLivePhase() throws {
+    func beginLivePhase(durable: Bool) throws {
         // Opening the path again shares the open environment and applies the store's own durability (durable).
         self.store.close()
-        self.store = try ConvoStore.open(at: self.directory, options: Self.options)
+        var options = Self.options
+        if !durable { options.durabilityOverride = .unsafeNoSync }
+        self.store = try ConvoStore.open(at: self.directory, options: options)
     }
 
     func apply(_ batch: ArraySlice<WorkloadEvent>) async throws {

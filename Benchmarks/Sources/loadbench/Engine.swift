@@ -8,8 +8,9 @@ import Foundation
 protocol Engine: AnyObject, Sendable {
     /// Records a batch of events in one commit.
     func apply(_ batch: ArraySlice<WorkloadEvent>) async throws
-    /// Makes every later commit durable (synced before it returns). No reads run during the call.
-    func beginLivePhase() throws
+    /// Makes every later commit durable (synced before it returns), or, with `durable` false (only for
+    /// `--unsafe-no-sync-live`, a diagnosis), leaves them unsynced. No reads run during the call.
+    func beginLivePhase(durable: Bool) throws
     /// A send check of a free-form reply in `conversation` at `at`: whether it is allowed.
     func checkSend(conversation: UInt32, at: Int64) throws -> Bool
     /// Conversations whose reply fell due in `(after, until]`, at most `limit` of them.

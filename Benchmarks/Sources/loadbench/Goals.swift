@@ -12,7 +12,10 @@ enum Goals {
     /// events/s at the largest user count over the smallest, at least.
     static let eventsAtScale = 0.7
 
-    static func evaluate(_ runs: [Report.Run]) -> [GoalResult] {
+    static func evaluate(_ runs: [Report.Run], liveDurable: Bool) -> [GoalResult] {
+        guard liveDurable else {
+            return [GoalResult(goal: "every goal", measured: "not checked: live commits were not synced (--unsafe-no-sync-live)", status: .notApplicable)]
+        }
         let first = runs[0]
         func result(_ run: Report.Run, _ engine: EngineName) -> EngineResult? { run.engines[engine.rawValue] }
         var goals: [GoalResult] = []

@@ -30,6 +30,9 @@ struct LoadBench: AsyncParsableCommand {
     @Flag(help: "Import one engine at a time (clean import figures) instead of all at once (faster).")
     var isolatedImport = false
 
+    @Flag(help: "Diagnosis only: leave every engine's live commits unsynced (LMDB MDB_NOSYNC, SQLite synchronous=OFF), to show how much of a durable commit is waiting for the disk. Not durable; the goals are not checked.")
+    var unsafeNoSyncLive = false
+
     @Option(help: .hidden)
     var childEngine: EngineName?
 
@@ -51,7 +54,9 @@ struct LoadBench: AsyncParsableCommand {
             return engine
         }
         if let engine = self.childEngine, let resultPath = self.childResult, let directory = self.out {
-            try await Self.child(engine: engine, users: userCounts[0], seed: self.seed, liveHours: self.liveHours, directory: directory, resultPath: resultPath)
+            try await Self.child(
+                engine: engine, users: userCounts[0], seed: self.seed, liveHours: self.liveHours, liveDurable: !self.unsafeNoSyncLive,
+                directory: directory, resultPath: resultPath)
             return
         }
         let startedAt = ISO8601DateFormatter().string(from: Date())
@@ -61,7 +66,9 @@ struct LoadBench: AsyncParsableCommand {
 
         var runs: [Report.Run] = []
         for count in userCounts {
-            let children = engines.map { EngineChild(engine: $0, users: count, seed: self.seed, liveHours: self.liveHours, directory: directory) }
+            let children = engines.map {
+                EngineChild(engine: $0, users: count, seed: self.seed, liveHours: self.liveHours, liveDurable: !self.unsafeNoSyncLive, directory: directory)
+            }
             var results: [String: EngineResult] = [:]
             if self.isolatedImport {
                 for child in children {
@@ -76,7 +83,7 @@ struct LoadBench: AsyncParsableCommand {
             }
             runs.append(Report.Run(users: count, engines: results))
         }
-        let report = Report(seed: self.seed, concurrentImport: !self.isolatedImport, startedAt: startedAt, runs: runs)
+        let report = Report(seed: self.seed, concurrentImport: !self.isolatedImport, liveDurable: !self.unsafeNoSyncLive, startedAt: startedAt, runs: runs)
         try ReportWriter.write(report, to: directory)
         print(ReportWriter.text(report))
         print("report: \(directory)/report.json, report.md, events-per-s.svg")
@@ -87,7 +94,9 @@ struct LoadBench: AsyncParsableCommand {
     }
 
     /// The child: generates the workload, runs one engine in a fresh directory, writes the result.
-    private static func child(engine: EngineName, users: Int, seed: UInt64, liveHours: Int, directory: String, resultPath: String) async throws {
+    private static func child(
+        engine: EngineName, users: Int, seed: UInt64, liveHours: Int, liveDurable: Bool, directory: String, resultPath: String
+    ) async throws {
         let parent = ParentWatch()
         let progress = Progress(label: "\(engine.rawValue) \(Format.count(users)) users")
         try? FileManager.default.removeItem(atPath: directory)
@@ -95,7 +104,9 @@ struct LoadBench: AsyncParsableCommand {
         let start = Clock.now()
         let workload = Workload(users: users, seed: seed)
         progress.note("workload: \(Format.count(workload.events.count)) events, \(Format.count(workload.activeConversations)) conversations in \(Format.fixed(Clock.seconds(since: start), 1)) s")
-        let result = try await Runner(engineName: engine, workload: workload, liveHours: liveHours, directory: directory, progress: progress) {
+        let result = try await Runner(
+            engineName: engine, workload: workload, liveHours: liveHours, liveDurable: liveDurable, directory: directory, progress: progress
+        ) {
             // Tell the parent the import is done, and wait for its turn to go live.
             FileHandle.standardOutput.write(Data((EngineChild.imported + "\n").utf8))
             parent.waitForGo()
@@ -144,7 +155,7 @@ final class EngineChild {
     private let input = Pipe()
     private let output = Pipe()
 
-    init(engine: EngineName, users: Int, seed: UInt64, liveHours: Int, directory: String) {
+    init(engine: EngineName, users: Int, seed: UInt64, liveHours: Int, liveDurable: Bool, directory: String) {
         self.engine = engine
         self.name = "\(engine.rawValue)-\(users)"
         self.store = directory + "/" + self.name
@@ -153,7 +164,7 @@ final class EngineChild {
         self.process.arguments = [
             "--child-engine", engine.rawValue, "--users", String(users), "--seed", String(seed), "--live-hours", String(liveHours),
             "--out", self.store, "--child-result", self.resultPath,
-        ]
+        ] + (liveDurable ? [] : ["--unsafe-no-sync-live"])
         self.process.standardInput = self.input
         self.process.standardOutput = self.output
     }

@@ -54,8 +54,8 @@ final class RawLMDBEngine: Engine, @unchecked Sendable {
         self.expiresAt = [Int64](repeating: 0, count: workload.conversations.count)
     }
 
-    func beginLivePhase() throws {
-        try self.environment.setDurability(.durable)
+    func beginLivePhase(durable: Bool) throws {
+        try self.environment.setDurability(durable ? .durable : .unsafeNoSync)
     }
 
     func apply(_ batch: ArraySlice<WorkloadEvent>) async throws {

@@ -7,6 +7,8 @@ struct Report: Codable {
     var seed: UInt64
     /// Whether the engines imported at the same time (their import figures then share the machine).
     var concurrentImport: Bool
+    /// Whether live commits were synced; false only for `--unsafe-no-sync-live`, and then no goal is checked.
+    var liveDurable: Bool
     var startedAt: String
     var cores: Int
     var engines: [String: EngineResult]
@@ -21,16 +23,17 @@ struct Report: Codable {
         var engines: [String: EngineResult]
     }
 
-    init(seed: UInt64, concurrentImport: Bool, startedAt: String, runs: [Run]) {
+    init(seed: UInt64, concurrentImport: Bool, liveDurable: Bool, startedAt: String, runs: [Run]) {
         let first = runs[0]
         self.users = first.users
         self.seed = seed
         self.concurrentImport = concurrentImport
+        self.liveDurable = liveDurable
         self.startedAt = startedAt
         self.cores = ProcessInfo.processInfo.activeProcessorCount
         self.engines = first.engines
         self.ratios = Ratios(first.engines)
-        self.goals = Goals.evaluate(runs)
+        self.goals = Goals.evaluate(runs, liveDurable: liveDurable)
         self.agreement = runs.compactMap { Agreement($0) }
         self.runs = runs
     }
@@ -86,11 +89,11 @@ enum ReportWriter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: URL(fileURLWithPath: directory + "/report.json"))
         try Self.markdown(report).write(toFile: directory + "/report.md", atomically: true, encoding: .utf8)
-        try Chart.svg(report.runs).write(toFile: directory + "/events-per-s.svg", atomically: true, encoding: .utf8)
+        try Chart.svg(report.runs, liveDurable: report.liveDurable).write(toFile: directory + "/events-per-s.svg", atomically: true, encoding: .utf8)
     }
 
     /// The table of one user count: a row per figure, a column per engine, then the ratios.
-    static func table(_ run: Report.Run, concurrentImport: Bool) -> [[String]] {
+    static func table(_ run: Report.Run, concurrentImport: Bool, liveDurable: Bool) -> [[String]] {
         let engines = EngineName.allCases.filter { run.engines[$0.rawValue] != nil }
         let results = engines.map { run.engines[$0.rawValue]! }
         let convostore = run.engines[EngineName.convostore.rawValue]
@@ -113,7 +116,8 @@ enum ReportWriter {
         }
         row("import events, s", { "\(Format.count($0.importEvents)), \(Format.fixed($0.importSeconds, 1))" })
         latency("import commit", \.importCommit)
-        row("live events/s (durable, \(Format.count(Runner.batchSize))/commit)", { Format.count(Int($0.eventsPerS)) }, ratio: \.eventsPerS)
+        let commits = liveDurable ? "durable" : "UNSYNCED"
+        row("live events/s (\(commits), \(Format.count(Runner.batchSize))/commit)", { Format.count(Int($0.eventsPerS)) }, ratio: \.eventsPerS)
         row("live events, write s (wall s)", { "\(Format.count($0.liveEvents)), \(Format.fixed($0.writeSeconds, 1)) (\(Format.fixed($0.liveSeconds, 1)))" })
         latency("live commit", \.commit)
         row("live bytes written/event", { Format.count(Int($0.liveWriteBytesPerEvent)) }, ratio: \.liveWriteBytesPerEvent)
@@ -139,7 +143,7 @@ enum ReportWriter {
             let any = run.engines.values.first!
             out += "\n\(Format.count(run.users)) users: \(Format.count(any.events)) events, \(Format.count(any.conversations)) conversations, "
                 + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores)\n"
-            out += Self.aligned(Self.table(run, concurrentImport: report.concurrentImport))
+            out += Self.aligned(Self.table(run, concurrentImport: report.concurrentImport, liveDurable: report.liveDurable))
         }
         out += "\ngoals:\n"
         for goal in report.goals { out += "  [\(goal.status.rawValue)] \(goal.goal): \(goal.measured)\n" }
@@ -164,7 +168,7 @@ enum ReportWriter {
         var out = "# ConvoStore load benchmark\n\nStarted \(report.startedAt), seed \(report.seed), \(report.cores) cores. "
             + "Figures are defined in Benchmarks/README.md.\n"
         for run in report.runs {
-            let rows = Self.table(run, concurrentImport: report.concurrentImport)
+            let rows = Self.table(run, concurrentImport: report.concurrentImport, liveDurable: report.liveDurable)
             out += "\n## \(Format.count(run.users)) users\n\n"
             out += "| " + rows[0].joined(separator: " | ") + " |\n"
             out += "|" + rows[0].enumerated().map { $0.offset == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"

@@ -70,6 +70,8 @@ struct Runner {
     let workload: Workload
     /// The live phase covers the last `liveHours` simulated hours.
     let liveHours: Int
+    /// Whether live commits are synced (false only for `--unsafe-no-sync-live`).
+    let liveDurable: Bool
     let directory: String
     let progress: Progress
     /// Called between the import and the live phase: the parent lets one engine at a time go live.
@@ -92,7 +94,7 @@ struct Runner {
             self.progress.update("import", done: done, of: liveStart, simulatedNow: batch.last!.at)
         }
         let importSeconds = Clock.seconds(since: importStart)
-        try engine.beginLivePhase()
+        try engine.beginLivePhase(durable: self.liveDurable)
         sync()  // the import's unsynced pages go to disk now, not in the first live commit
         try self.waitForLivePhase()
 

@@ -61,7 +61,8 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         }
     }
 
-    func beginLivePhase() throws {
+    func beginLivePhase(durable: Bool) throws {
+        guard durable else { return }  // synchronous stays OFF, as in the import
         try self.pool.writeWithoutTransaction { db in
             // GRDB chooses NORMAL in WAL mode; FULL syncs the WAL on every commit, like ConvoStore's durable commits.
             try db.execute(sql: "PRAGMA synchronous = FULL")
