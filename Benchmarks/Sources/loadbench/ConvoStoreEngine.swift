@@ -25,7 +25,8 @@ final class ConvoStoreEngine: Engine, @unchecked Sendable {
     }
 
     func beginLivePhase(durable: Bool) throws {
-        // Opening the path again shares the open environment and applies the store's own durability (durable).
+        // Opening the path again shares the open environment and applies the store's own durability (durable),
+        // unless the diagnosis asked for unsynced commits.
         self.store.close()
         var options = Self.options
         if !durable { options.durabilityOverride = .unsafeNoSync }
