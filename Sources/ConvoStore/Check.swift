@@ -154,7 +154,8 @@ private struct Checker {
         var inbound: [Int64] = []
         var outbound: [(MessageKey, MessageRecord)] = []
         var keys: [(MessageKey, MessageRecord)] = []
-        try self.txn.forEach(self.db.messages, from: .exclusive(Keys.conversationRecord(id)), to: .exclusive(BigEndian.bytes(id) + [0xFF])) { k, v in
+        let range = Keys.messages(of: id)
+        try self.txn.forEach(self.db.messages, from: range.from, to: range.to) { k, v in
             let mk = try MessageKey(decoding: k)
             let mr = try MessageRecord(decoding: v)
             keys.append((mk, mr))

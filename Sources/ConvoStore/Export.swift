@@ -12,10 +12,10 @@ extension ConvoStore {
                 var r = ByteReader(key, database: "conversations")
                 let business = String(utf8Bytes: try r.ordered())
                 let customer = String(utf8Bytes: try r.ordered())
-                let prefix = Keys.conversationRecord(try ConversationReader.id(value))
+                let id = try ConversationReader.id(value)
                 var messages: [StoredMessage] = []
-                // From just after the conversation's record: its messages.
-                try txn.forEach(self.databases.messages, from: .exclusive(prefix), to: .exclusive(prefix + [0xFF])) { k, v in
+                let range = Keys.messages(of: id)
+                try txn.forEach(self.databases.messages, from: range.from, to: range.to) { k, v in
                     messages.append(try StoreReader.storedMessage(key: k, value: v, business: business, customer: customer))
                     return true
                 }
@@ -27,6 +27,7 @@ extension ConvoStore {
                     }
                 }
                 var controls: [(at: Int64, seq: UInt64, control: Control)] = []
+                let prefix = BigEndian.bytes(id)
                 try txn.forEach(self.databases.controls, from: .inclusive(prefix), to: .exclusive(prefix + [0xFF])) { k, v in
                     var kr = ByteReader(k, database: "controls")
                     _ = try kr.u32()

@@ -77,6 +77,13 @@ enum Keys {
     /// The key of a conversation's record in `messages`: its id, which sorts before its messages.
     static func conversationRecord(_ id: UInt32) -> [UInt8] { BigEndian.bytes(id) }
 
+    /// The bounds of a conversation's messages in `messages`: just after its record, and before any
+    /// key of the next id (directions are < 0xFF).
+    static func messages(of id: UInt32) -> (from: KeyBound, to: KeyBound) {
+        let record = Self.conversationRecord(id)
+        return (.exclusive(record), .exclusive(record + [0xFF]))
+    }
+
     static func conversation(business: [UInt8], customer: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: business.count + customer.count + 4)
         w.ordered(business)

@@ -32,6 +32,7 @@ struct LoadBench: AsyncParsableCommand {
 
     @Flag(help: "Diagnosis only: leave every engine's live commits unsynced (LMDB MDB_NOSYNC, SQLite synchronous=OFF), to show how much of a durable commit is waiting for the disk. Not durable; the goals are not checked.")
     var unsafeNoSyncLive = false
+    private var liveDurable: Bool { !self.unsafeNoSyncLive }
 
     @Option(help: .hidden)
     var childEngine: EngineName?
@@ -55,7 +56,7 @@ struct LoadBench: AsyncParsableCommand {
         }
         if let engine = self.childEngine, let resultPath = self.childResult, let directory = self.out {
             try await Self.child(
-                engine: engine, users: userCounts[0], seed: self.seed, liveHours: self.liveHours, liveDurable: !self.unsafeNoSyncLive,
+                engine: engine, users: userCounts[0], seed: self.seed, liveHours: self.liveHours, liveDurable: self.liveDurable,
                 directory: directory, resultPath: resultPath)
             return
         }
@@ -67,7 +68,7 @@ struct LoadBench: AsyncParsableCommand {
         var runs: [Report.Run] = []
         for count in userCounts {
             let children = engines.map {
-                EngineChild(engine: $0, users: count, seed: self.seed, liveHours: self.liveHours, liveDurable: !self.unsafeNoSyncLive, directory: directory)
+                EngineChild(engine: $0, users: count, seed: self.seed, liveHours: self.liveHours, liveDurable: self.liveDurable, directory: directory)
             }
             var results: [String: EngineResult] = [:]
             if self.isolatedImport {
@@ -83,7 +84,7 @@ struct LoadBench: AsyncParsableCommand {
             }
             runs.append(Report.Run(users: count, engines: results))
         }
-        let report = Report(seed: self.seed, concurrentImport: !self.isolatedImport, liveDurable: !self.unsafeNoSyncLive, startedAt: startedAt, runs: runs)
+        let report = Report(seed: self.seed, concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable, startedAt: startedAt, runs: runs)
         try ReportWriter.write(report, to: directory)
         print(ReportWriter.text(report))
         print("report: \(directory)/report.json, report.md, events-per-s.svg")

@@ -93,7 +93,7 @@ enum ReportWriter {
     }
 
     /// The table of one user count: a row per figure, a column per engine, then the ratios.
-    static func table(_ run: Report.Run, concurrentImport: Bool, liveDurable: Bool) -> [[String]] {
+    static func table(_ run: Report.Run, of report: Report) -> [[String]] {
         let engines = EngineName.allCases.filter { run.engines[$0.rawValue] != nil }
         let results = engines.map { run.engines[$0.rawValue]! }
         let convostore = run.engines[EngineName.convostore.rawValue]
@@ -109,14 +109,14 @@ enum ReportWriter {
         func latency(_ name: String, _ pick: (EngineResult) -> LatencySummary) {
             row(name + " p50/p99/p999", { Format.latency(pick($0)) })
         }
-        if concurrentImport {
+        if report.concurrentImport {
             row("import events/s (all engines at once)", { Format.count(Int($0.importEventsPerS)) })
         } else {
             row("import events/s (no sync, \(Format.count(Runner.importBatchSize))/commit)", { Format.count(Int($0.importEventsPerS)) }, ratio: \.importEventsPerS)
         }
         row("import events, s", { "\(Format.count($0.importEvents)), \(Format.fixed($0.importSeconds, 1))" })
         latency("import commit", \.importCommit)
-        let commits = liveDurable ? "durable" : "UNSYNCED"
+        let commits = report.liveDurable ? "durable" : "UNSYNCED"
         row("live events/s (\(commits), \(Format.count(Runner.batchSize))/commit)", { Format.count(Int($0.eventsPerS)) }, ratio: \.eventsPerS)
         row("live events, write s (wall s)", { "\(Format.count($0.liveEvents)), \(Format.fixed($0.writeSeconds, 1)) (\(Format.fixed($0.liveSeconds, 1)))" })
         latency("live commit", \.commit)
@@ -143,7 +143,7 @@ enum ReportWriter {
             let any = run.engines.values.first!
             out += "\n\(Format.count(run.users)) users: \(Format.count(any.events)) events, \(Format.count(any.conversations)) conversations, "
                 + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores)\n"
-            out += Self.aligned(Self.table(run, concurrentImport: report.concurrentImport, liveDurable: report.liveDurable))
+            out += Self.aligned(Self.table(run, of: report))
         }
         out += "\ngoals:\n"
         for goal in report.goals { out += "  [\(goal.status.rawValue)] \(goal.goal): \(goal.measured)\n" }
@@ -168,7 +168,7 @@ enum ReportWriter {
         var out = "# ConvoStore load benchmark\n\nStarted \(report.startedAt), seed \(report.seed), \(report.cores) cores. "
             + "Figures are defined in Benchmarks/README.md.\n"
         for run in report.runs {
-            let rows = Self.table(run, concurrentImport: report.concurrentImport, liveDurable: report.liveDurable)
+            let rows = Self.table(run, of: report)
             out += "\n## \(Format.count(run.users)) users\n\n"
             out += "| " + rows[0].joined(separator: " | ") + " |\n"
             out += "|" + rows[0].enumerated().map { $0.offset == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
