@@ -114,7 +114,7 @@ func printWaiting(_ list: [WaitingConversation], json asJSON: Bool) {
     var out = Output()
     if asJSON {
         for w in list {
-            out.line(jsonObject(["business": w.business, "customer": w.customer, "waiting_since": w.waitingSince, "reply_due_at": w.replyDueAt]))
+            out.line(OutputJSON.waiting(w))
         }
     } else {
         for line in table(["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"],
@@ -165,7 +165,7 @@ struct Windows: ParsableCommand {
         let list = try db.windowsClosing(from: self.from.millis, to: self.to.millis, business: self.business)
         var out = Output()
         if self.json {
-            for w in list { out.line(jsonObject(["business": w.business, "customer": w.customer, "window_expires_at": w.windowExpiresAt])) }
+            for w in list { out.line(OutputJSON.window(w)) }
         } else {
             for line in table(["BUSINESS", "CUSTOMER", "WINDOW EXPIRES AT"], list.map { [$0.business, $0.customer, rfc3339($0.windowExpiresAt)] }) {
                 out.line(line)
@@ -192,12 +192,7 @@ struct Show: ParsableCommand {
         }
         var out = Output()
         if self.json {
-            out.line(jsonObject([
-                "business": s.business, "customer": s.customer, "window_expires_at": s.windowExpiresAt,
-                "waiting_since": s.waitingSince, "reply_due_at": s.replyDueAt, "window_open": s.windowOpen,
-                "can_send_freeform": s.canSendFreeform, "blocked": s.blocked, "restricted": s.restricted,
-                "marketing_opt_out": s.marketingOptOut, "messages_in": s.messagesIn, "messages_out": s.messagesOut,
-            ]))
+            out.line(OutputJSON.state(s))
         } else {
             let rows: [(String, String)] = [
                 ("business", s.business), ("customer", s.customer), ("window expires at", rfc3339(s.windowExpiresAt)),
@@ -225,15 +220,7 @@ struct Billing: ParsableCommand {
         let b = try db.billing(business: self.business, from: self.from?.millis, to: self.to?.millis)
         var out = Output()
         if self.json {
-            let charged = jsonObject(["marketing": b.charged[.marketing] ?? 0, "utility": b.charged[.utility] ?? 0, "authentication": b.charged[.authentication] ?? 0])
-            let violations = jsonObject([
-                "blocked": b.violations[.blocked] ?? 0, "outside_window": b.violations[.outsideWindow] ?? 0,
-                "no_opt_in": b.violations[.noOptIn] ?? 0, "opted_out": b.violations[.optedOut] ?? 0, "restricted": b.violations[.restricted] ?? 0,
-            ])
-            out.line(jsonObject([
-                "business": b.business, "from": b.from, "to": b.to, "charged": RawJSON(text: charged), "free": b.free,
-                "violations": RawJSON(text: violations), "amount_micros": b.amountMicros,
-            ]))
+            out.line(OutputJSON.billing(b))
         } else {
             out.line("business \(b.business), from \(rfc3339(b.from)) to \(rfc3339(b.to))")
             for category in TemplateCategory.allCases { out.line("  charged \(category.name): \(b.charged[category] ?? 0)") }
@@ -279,17 +266,7 @@ struct Stats: ParsableCommand {
         let conversations = s.conversations
         let messages = s.messages
         if self.json {
-            let entries = "{" + s.entries.keys.sorted().map { "\(jsonString($0)):\(s.entries[$0]!)" }.joined(separator: ",") + "}"
-            let settings = jsonObject([
-                "window_ms": s.settings.windowMillis, "reply_sla_ms": s.settings.replySLAMillis,
-                "free_entry_reply_ms": s.settings.freeEntryReplyMillis, "free_entry_window_ms": s.settings.freeEntryWindowMillis,
-                "rate_marketing": s.settings.rates.marketing, "rate_utility": s.settings.rates.utility,
-                "rate_authentication": s.settings.rates.authentication, "durability": s.settings.durability.rawValue,
-            ])
-            print(jsonObject([
-                "conversations": conversations, "messages": messages, "used_bytes": s.usedBytes, "map_size": s.mapSize,
-                "entries": RawJSON(text: entries), "settings": RawJSON(text: settings),
-            ]))
+            print(OutputJSON.statistics(s))
         } else {
             print("conversations \(conversations), messages \(messages)")
             print("used \(s.usedBytes) bytes of a \(s.mapSize)-byte map")

@@ -16,6 +16,9 @@ struct ConvoStoreCommand: ParsableCommand {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let error as ConvoStoreError {
+            printError("error: \(error)\(hint(for: error))")
+            Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }  // --help
@@ -23,6 +26,12 @@ struct ConvoStoreCommand: ParsableCommand {
             Foundation.exit(code == .failure ? 1 : 2)
         }
     }
+}
+
+/// What the command line adds to a library error: the command that helps.
+func hint(for error: ConvoStoreError) -> String {
+    if case .corruptRecord = error { return "; run `convostore check` to list the damage" }
+    return ""
 }
 
 /// Exit statuses of the contract: 1 = ran but found a problem, 2 = bad usage or the store could not be opened.
@@ -78,48 +87,6 @@ struct Output {
         FileHandle.standardOutput.write(Data(self.buffer))
         self.buffer.removeAll(keepingCapacity: true)
     }
-}
-
-func jsonObject(_ fields: KeyValuePairs<String, Any?>) -> String {
-    var out = "{"
-    var first = true
-    for (key, value) in fields {
-        if !first { out += "," }
-        first = false
-        out += jsonString(key) + ":" + jsonValue(value)
-    }
-    return out + "}"
-}
-
-func jsonValue(_ value: Any?) -> String {
-    switch value {
-    case nil: return "null"
-    case let v as Int64: return String(v)
-    case let v as Int: return String(v)
-    case let v as Bool: return v ? "true" : "false"
-    case let v as String: return jsonString(v)
-    case let v as Optional<Int64>: return v.map { String($0) } ?? "null"
-    case let v as RawJSON: return v.text
-    default: return "null"
-    }
-}
-
-struct RawJSON { var text: String }
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 func rfc3339(_ ms: Int64?) -> String { ms.map(Timestamp.format) ?? "-" }

@@ -1,6 +1,6 @@
 // libFuzzer target: FuzzTargets.nativeLine on every input. Run through scripts/fuzz.sh.
 import CFuzzerDriver
-import ConvoStore
+@_spi(Fuzzing) import ConvoStore
 import Foundation
 
 var argc = CommandLine.argc

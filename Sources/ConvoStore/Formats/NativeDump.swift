@@ -1,30 +1,36 @@
 // The native dump format (docs/contract.md, "Native dump format"): one JSON object per line.
 
 /// A line that cannot be imported, and why (a field and what is wrong with it).
-public struct DumpLineError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct DumpLineError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The reason, naming the field.
-    public var reason: String
+    package var reason: String
     /// Makes an error.
-    public init(_ reason: String) { self.reason = reason }
+    package init(_ reason: String) { self.reason = reason }
     /// The reason.
-    public var description: String { self.reason }
+    package var description: String { self.reason }
 }
 
 /// What one dump line holds.
-public enum DumpLine: Sendable, Hashable {
+package enum DumpLine: Sendable, Hashable {
     /// An event to record.
     case event(Event)
     /// The `{"convostore_dump":1}` header.
     case header
 }
 
+/// Runs a line parser on the bytes of `line` (the parsers read bytes; tests hand them strings).
+func parseText<T>(_ line: String, _ parse: (UnsafeRawBufferPointer) throws(DumpLineError) -> T) throws(DumpLineError) -> T {
+    let bytes = Array(line.utf8)
+    return try bytes.withUnsafeBytes { buffer in Result { () throws(DumpLineError) -> T in try parse(buffer) } }.get()
+}
+
 /// Reads and writes native dump lines.
-public enum NativeDump {
+package enum NativeDump {
     /// The header line `export` writes first.
-    public static let header = #"{"convostore_dump":1}"#
+    package static let header = #"{"convostore_dump":1}"#
 
     /// Parses one non-blank line.
-    public static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> DumpLine {
+    package static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> DumpLine {
         let value: JSONValue
         do {
             value = try JSONParser.parse(line)
@@ -36,7 +42,7 @@ public enum NativeDump {
             guard version == .integer(1) else { throw DumpLineError("convostore_dump: unsupported version \(version)") }
             return .header
         }
-        let type = try string(value, "type")
+        let type = try value.string("type", at: nil)
         switch type {
         case "message": return .event(.message(try message(value)))
         case "status": return .event(.status(try status(value)))
@@ -46,20 +52,18 @@ public enum NativeDump {
     }
 
     /// Parses one non-blank line given as a string.
-    public static func parse(_ line: String) throws(DumpLineError) -> DumpLine {
-        let bytes = Array(line.utf8)
-        let result = bytes.withUnsafeBytes { buffer in Result { () throws(DumpLineError) -> DumpLine in try parse(buffer) } }
-        return try result.get()
+    package static func parse(_ line: String) throws(DumpLineError) -> DumpLine {
+        try parseText(line, parse)
     }
 
     static func message(_ v: JSONValue) throws(DumpLineError) -> Message {
-        let directionName = try string(v, "direction")
+        let directionName = try v.string("direction", at: nil)
         guard let direction = Direction(name: directionName) else {
             throw DumpLineError("direction: \"\(directionName)\" is not in or out")
         }
-        let kind = try optionalString(v, "kind") ?? "text"
+        let kind = try v.optionalString("kind", at: nil) ?? "text"
         var category: TemplateCategory?
-        if let name = try optionalString(v, "category") {
+        if let name = try v.optionalString("category", at: nil) {
             guard let parsed = TemplateCategory(name: name) else {
                 throw DumpLineError("category: \"\(name)\" is not marketing, utility or authentication")
             }
@@ -68,8 +72,8 @@ public enum NativeDump {
         if kind == "template", category == nil { throw DumpLineError("category: required when kind is template") }
         var body: [UInt8]?
         var bodyIsText = true
-        if let text = try optionalString(v, "body") { body = Array(text.utf8) }
-        if let encoded = try optionalString(v, "body_b64") {
+        if let text = try v.optionalString("body", at: nil) { body = Array(text.utf8) }
+        if let encoded = try v.optionalString("body_b64", at: nil) {
             guard let bytes = Base64.decode(encoded) else { throw DumpLineError("body_b64: not valid base64") }
             body = bytes
             bodyIsText = false
@@ -77,11 +81,11 @@ public enum NativeDump {
         var entryPoint: EntryPoint?
         if let entry = v["entry_point"], entry != .null {
             guard case .object = entry else { throw DumpLineError("entry_point: must be an object, got \(entry.typeName)") }
-            entryPoint = EntryPoint(source: try optionalScalar(entry, "source", in: "entry_point") ?? "",
-                                    id: try optionalScalar(entry, "id", in: "entry_point") ?? "")
+            entryPoint = EntryPoint(source: try entry.optionalScalar("source", at: "entry_point") ?? "",
+                                    id: try entry.optionalScalar("id", at: "entry_point") ?? "")
         }
         let message = Message(
-            id: try string(v, "id"), business: try string(v, "business"), customer: try string(v, "customer"),
+            id: try v.string("id", at: nil), business: try v.string("business", at: nil), customer: try v.string("customer", at: nil),
             direction: direction, at: try time(v), kind: kind, category: kind == "template" ? category : nil,
             body: body, bodyIsText: bodyIsText, entryPoint: direction == .inbound ? entryPoint : nil)
         do { try Limits.validate(message) } catch { throw DumpLineError(error.description) }
@@ -89,49 +93,27 @@ public enum NativeDump {
     }
 
     static func status(_ v: JSONValue) throws(DumpLineError) -> StatusUpdate {
-        let name = try string(v, "status")
+        let name = try v.string("status", at: nil)
         guard let status = MessageStatus(name: name) else {
             throw DumpLineError("status: \"\(name)\" is not sent, delivered, read or failed")
         }
-        let update = StatusUpdate(business: try string(v, "business"), messageID: try string(v, "id"), status: status, at: try time(v))
+        let update = StatusUpdate(business: try v.string("business", at: nil), messageID: try v.string("id", at: nil), status: status, at: try time(v))
         do { try Limits.validate(update) } catch { throw DumpLineError(error.description) }
         return update
     }
 
     static func control(_ v: JSONValue) throws(DumpLineError) -> Control {
-        let by = try string(v, "by")
+        let by = try v.string("by", at: nil)
         guard let actor = Actor(name: by) else { throw DumpLineError("by: \"\(by)\" is not customer or business") }
-        let name = try string(v, "action")
+        let name = try v.string("action", at: nil)
         guard let action = ControlAction(name: name) else { throw DumpLineError("action: unknown action \"\(name)\"") }
-        let control = Control(business: try string(v, "business"), customer: try string(v, "customer"), actor: actor, action: action, at: try time(v))
+        let control = Control(business: try v.string("business", at: nil), customer: try v.string("customer", at: nil), actor: actor, action: action, at: try time(v))
         do { try Limits.validate(control) } catch { throw DumpLineError(error.description) }
         return control
     }
 
-    private static func string(_ v: JSONValue, _ field: String) throws(DumpLineError) -> String {
-        guard let value = v[field] else { throw DumpLineError("\(field): required field missing") }
-        guard case .string(let s) = value else { throw DumpLineError("\(field): must be a string, got \(value.typeName)") }
-        return s
-    }
-
-    private static func optionalString(_ v: JSONValue, _ field: String) throws(DumpLineError) -> String? {
-        guard let value = v[field], value != .null else { return nil }
-        guard case .string(let s) = value else { throw DumpLineError("\(field): must be a string, got \(value.typeName)") }
-        return s
-    }
-
-    /// A string or an integer (entry point ids are sometimes numbers).
-    private static func optionalScalar(_ v: JSONValue, _ field: String, in parent: String) throws(DumpLineError) -> String? {
-        switch v[field] {
-        case nil, .null?: return nil
-        case .string(let s)?: return s
-        case .integer(let n)?: return String(n)
-        case let other?: throw DumpLineError("\(parent).\(field): must be a string, got \(other.typeName)")
-        }
-    }
-
     private static func time(_ v: JSONValue) throws(DumpLineError) -> Int64 {
-        guard let value = v["at"] else { throw DumpLineError("at: required field missing") }
+        let value = try v.required("at", at: nil)
         switch value {
         case .integer(let ms):
             guard ms >= 0 else { throw DumpLineError("at: \(ms) is negative (epoch milliseconds)") }
@@ -147,7 +129,7 @@ public enum NativeDump {
     // MARK: Writing
 
     /// The dump line of a message (without newline).
-    public static func line(_ m: Message) -> String {
+    package static func line(_ m: Message) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.field("type", "message")
@@ -176,7 +158,7 @@ public enum NativeDump {
     }
 
     /// The dump line of a status (without newline).
-    public static func line(_ s: StatusUpdate) -> String {
+    package static func line(_ s: StatusUpdate) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.field("type", "status")
@@ -189,7 +171,7 @@ public enum NativeDump {
     }
 
     /// The dump line of a control (without newline).
-    public static func line(_ c: Control) -> String {
+    package static func line(_ c: Control) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.field("type", "control")

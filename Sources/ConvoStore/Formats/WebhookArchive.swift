@@ -10,22 +10,22 @@
 // `conversation`, `errors` of a failed status, ...) are ignored.
 
 /// One webhook delivery line, converted.
-public struct WebhookDelivery: Sendable, Hashable {
+package struct WebhookDelivery: Sendable, Hashable {
     /// What the delivery records, in the order the delivery lists it: entries, then changes, then within a
     /// change its messages, statuses and user preferences.
-    public var items: [WebhookItem]
+    package var items: [WebhookItem]
     /// Parts of the delivery that are not messages, statuses or user preferences (other `field`s, unknown message shapes...): skipped and counted, not errors.
-    public var skipped: Int
+    package var skipped: Int
 
     /// Makes a converted delivery.
-    public init(items: [WebhookItem] = [], skipped: Int = 0) {
+    package init(items: [WebhookItem] = [], skipped: Int = 0) {
         self.items = items
         self.skipped = skipped
     }
 }
 
 /// One thing a webhook delivery records.
-public enum WebhookItem: Sendable, Hashable {
+package enum WebhookItem: Sendable, Hashable {
     /// An inbound message, or a marketing preference control.
     case event(Event)
     /// A status of an outbound message; `impliedMessage` is the outbound message it implies (recorded at the status's time, if the id is unknown to the store: pricing.category "service" -> kind "text" non-template; marketing/utility/authentication -> kind "template" with that category; no pricing -> kind "text").
@@ -33,9 +33,9 @@ public enum WebhookItem: Sendable, Hashable {
 }
 
 /// Reads webhook archive lines (WhatsApp Cloud API webhook deliveries).
-public enum WebhookArchive {
+package enum WebhookArchive {
     /// The `object` of WhatsApp Business Account deliveries; deliveries of other objects are skipped whole.
-    public static let object = "whatsapp_business_account"
+    package static let object = "whatsapp_business_account"
 
     /// Converts one non-blank line, the JSON body of one delivery.
     ///
@@ -43,7 +43,7 @@ public enum WebhookArchive {
     /// status or user preference that lacks a required field, has a field of the wrong type or an
     /// out-of-range value, or breaks a limit (``Limits``). The reason starts with the field's path, such
     /// as `entry[0].changes[0].value.messages[1].from: required field missing`.
-    public static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> WebhookDelivery {
+    package static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> WebhookDelivery {
         let root: JSONValue
         do {
             root = try JSONParser.parse(line)
@@ -57,10 +57,8 @@ public enum WebhookArchive {
     }
 
     /// Converts one non-blank line given as a string.
-    public static func parse(_ line: String) throws(DumpLineError) -> WebhookDelivery {
-        let bytes = Array(line.utf8)
-        let result = bytes.withUnsafeBytes { buffer in Result { () throws(DumpLineError) -> WebhookDelivery in try parse(buffer) } }
-        return try result.get()
+    package static func parse(_ line: String) throws(DumpLineError) -> WebhookDelivery {
+        try parseText(line, parse)
     }
 }
 
@@ -261,71 +259,9 @@ private func reason(_ error: ConvoStoreError, paths: [String: String]) -> DumpLi
 // MARK: - Fields
 
 /// The latest Unix time in seconds the store accepts: 9999-12-31T23:59:59Z (see `Limits`).
-private let maxUnixSeconds: Int64 = 253_402_300_799
+private let maxUnixSeconds: Int64 = Limits.times.upperBound / 1000
 
 extension JSONValue {
-    /// `key` below `path` (nil: the top level).
-    fileprivate static func join(_ path: String?, _ key: String) -> String {
-        guard let path else { return key }
-        return path + "." + key
-    }
-
-    fileprivate func requireObject(at path: String) throws(DumpLineError) {
-        guard case .object = self else { throw DumpLineError("\(path): must be an object, got \(self.typeName)") }
-    }
-
-    /// A required field; `null` counts as given, and then fails the field's type check.
-    fileprivate func required(_ key: String, at path: String?) throws(DumpLineError) -> JSONValue {
-        guard let value = self[key] else { throw DumpLineError("\(Self.join(path, key)): required field missing") }
-        return value
-    }
-
-    fileprivate func string(_ key: String, at path: String?) throws(DumpLineError) -> String {
-        let value = try self.required(key, at: path)
-        guard case .string(let s) = value else { throw DumpLineError("\(Self.join(path, key)): must be a string, got \(value.typeName)") }
-        return s
-    }
-
-    fileprivate func array(_ key: String, at path: String?) throws(DumpLineError) -> [JSONValue] {
-        let value = try self.required(key, at: path)
-        guard case .array(let items) = value else { throw DumpLineError("\(Self.join(path, key)): must be an array, got \(value.typeName)") }
-        return items
-    }
-
-    fileprivate func object(_ key: String, at path: String?) throws(DumpLineError) -> JSONValue {
-        let value = try self.required(key, at: path)
-        try value.requireObject(at: Self.join(path, key))
-        return value
-    }
-
-    fileprivate func optionalString(_ key: String, at path: String) throws(DumpLineError) -> String? {
-        guard let value = self[key], value != .null else { return nil }
-        guard case .string(let s) = value else { throw DumpLineError("\(path).\(key): must be a string, got \(value.typeName)") }
-        return s
-    }
-
-    fileprivate func optionalArray(_ key: String, at path: String) throws(DumpLineError) -> [JSONValue] {
-        guard let value = self[key], value != .null else { return [] }
-        guard case .array(let items) = value else { throw DumpLineError("\(path).\(key): must be an array, got \(value.typeName)") }
-        return items
-    }
-
-    fileprivate func optionalObject(_ key: String, at path: String) throws(DumpLineError) -> JSONValue? {
-        guard let value = self[key], value != .null else { return nil }
-        try value.requireObject(at: "\(path).\(key)")
-        return value
-    }
-
-    /// A string or an integer (ad ids are sometimes numbers).
-    fileprivate func optionalScalar(_ key: String, at path: String) throws(DumpLineError) -> String? {
-        switch self[key] {
-        case nil, .null?: return nil
-        case .string(let s)?: return s
-        case .integer(let n)?: return String(n)
-        case let other?: throw DumpLineError("\(path).\(key): must be a string, got \(other.typeName)")
-        }
-    }
-
     /// `timestamp`, Unix time in seconds as a string of digits (messages, statuses) or an integer (user
     /// preferences), in epoch milliseconds.
     fileprivate func unixTime(at path: String) throws(DumpLineError) -> Int64 {

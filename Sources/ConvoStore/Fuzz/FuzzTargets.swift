@@ -1,18 +1,18 @@
 /// Entry points for the libFuzzer targets in `Fuzz/`: each takes arbitrary bytes and must return
-/// (valid or not) without crashing, hanging or allocating without bound. Not part of the store's API.
-public enum FuzzTargets {
+/// (valid or not) without crashing, hanging or allocating without bound. Not part of the store's API: `@_spi(Fuzzing) import ConvoStore` reaches it.
+@_spi(Fuzzing) public enum FuzzTargets {
     /// Parses one native dump line.
-    public static func nativeLine(_ bytes: UnsafeRawBufferPointer) {
+    @_spi(Fuzzing) public static func nativeLine(_ bytes: UnsafeRawBufferPointer) {
         _ = try? NativeDump.parse(bytes)
     }
 
     /// Parses one webhook delivery line.
-    public static func webhookLine(_ bytes: UnsafeRawBufferPointer) {
+    @_spi(Fuzzing) public static func webhookLine(_ bytes: UnsafeRawBufferPointer) {
         _ = try? WebhookArchive.parse(bytes)
     }
 
     /// Decodes the bytes as every stored record and key type (what a damaged data file would hand them).
-    public static func records(_ bytes: UnsafeRawBufferPointer) {
+    @_spi(Fuzzing) public static func records(_ bytes: UnsafeRawBufferPointer) {
         _ = try? ConversationRecord(decoding: bytes)
         if let message = try? MessageRecord(decoding: bytes) { _ = message.encoded() }
         _ = try? BillingEntry(decoding: bytes)

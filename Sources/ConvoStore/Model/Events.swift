@@ -1,5 +1,23 @@
+/// A closed set of cases, each with the one name dumps and outputs use for it (`report_spam`,
+/// `outside_window`); ``init(name:)`` reads a name back. One table per type: its `name` switch.
+public protocol NamedCase: CaseIterable, Sendable {
+    /// The case's name in dumps and outputs.
+    var name: String { get }
+}
+
+extension NamedCase {
+    /// The case named `name`, or `nil`.
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    /// Every case's name, in declaration order, for messages such as "expected in or out".
+    public static var names: [String] { Self.allCases.map(\.name) }
+}
+
 /// Who sent a message: the customer (`in`) or the business (`out`).
-public enum Direction: UInt8, Sendable, Hashable, CaseIterable {
+public enum Direction: UInt8, Sendable, Hashable, NamedCase {
     /// Customer to business.
     case inbound = 0
     /// Business to customer.
@@ -7,19 +25,10 @@ public enum Direction: UInt8, Sendable, Hashable, CaseIterable {
 
     /// `in` or `out`, as in dumps.
     public var name: String { self == .inbound ? "in" : "out" }
-
-    /// Parses `in` or `out`.
-    public init?(name: String) {
-        switch name {
-        case "in": self = .inbound
-        case "out": self = .outbound
-        default: return nil
-        }
-    }
 }
 
 /// The category of a template message, which decides its charge (R4).
-public enum TemplateCategory: UInt8, Sendable, Hashable, CaseIterable {
+public enum TemplateCategory: UInt8, Sendable, Hashable, NamedCase {
     /// Promotions; always charged outside a free entry point window.
     case marketing = 0
     /// Transactional updates; free inside the customer service window.
@@ -34,12 +43,6 @@ public enum TemplateCategory: UInt8, Sendable, Hashable, CaseIterable {
         case .utility: "utility"
         case .authentication: "authentication"
         }
-    }
-
-    /// Parses a category name.
-    public init?(name: String) {
-        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = match
     }
 }
 
@@ -103,7 +106,7 @@ public struct Message: Sendable, Hashable {
 }
 
 /// The delivery status of an outbound message (R6). Statuses only move forward; `failed` is final.
-public enum MessageStatus: UInt8, Sendable, Hashable, CaseIterable, Comparable {
+public enum MessageStatus: UInt8, Sendable, Hashable, NamedCase, Comparable {
     /// Accepted by the platform.
     case sent = 1
     /// Delivered to the customer's device.
@@ -121,12 +124,6 @@ public enum MessageStatus: UInt8, Sendable, Hashable, CaseIterable, Comparable {
         case .read: "read"
         case .failed: "failed"
         }
-    }
-
-    /// Parses a status name.
-    public init?(name: String) {
-        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = match
     }
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -153,7 +150,7 @@ public struct StatusUpdate: Sendable, Hashable {
 }
 
 /// Who issued a control.
-public enum Actor: UInt8, Sendable, Hashable {
+public enum Actor: UInt8, Sendable, Hashable, NamedCase {
     /// The customer.
     case customer = 0
     /// The business.
@@ -161,19 +158,10 @@ public enum Actor: UInt8, Sendable, Hashable {
 
     /// `customer` or `business`.
     public var name: String { self == .customer ? "customer" : "business" }
-
-    /// Parses `customer` or `business`.
-    public init?(name: String) {
-        switch name {
-        case "customer": self = .customer
-        case "business": self = .business
-        default: return nil
-        }
-    }
 }
 
 /// A customer or business control (R5).
-public enum ControlAction: UInt8, Sendable, Hashable, CaseIterable {
+public enum ControlAction: UInt8, Sendable, Hashable, NamedCase {
     /// Blocks the other side.
     case block = 0
     /// Lifts a block (or a spam report).
@@ -206,12 +194,6 @@ public enum ControlAction: UInt8, Sendable, Hashable, CaseIterable {
         case .optIn: "opt_in"
         case .optOut: "opt_out"
         }
-    }
-
-    /// Parses a control name.
-    public init?(name: String) {
-        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = match
     }
 }
 

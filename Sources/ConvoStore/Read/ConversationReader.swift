@@ -67,9 +67,61 @@ struct ConversationReader {
         return parsed.at
     }
 
+    // MARK: Walks (export, check, SLA changes)
+
+    /// Calls `body` with each conversation's key and id, by (business, customer); only those of
+    /// `business` when given.
+    func forEachConversation(business: [UInt8]? = nil, _ body: (ConversationKey, UInt32) throws -> Void) throws {
+        var lower: KeyBound = .unbounded
+        var upper: KeyBound = .unbounded
+        if let business {
+            let prefix = Keys.business(business)
+            lower = .inclusive(prefix)
+            upper = .exclusive(prefix + [0xFF])
+        }
+        try self.txn.forEach(self.db.conversations, from: lower, to: upper) { key, value in
+            try body(try ConversationKey(decoding: key), try Self.id(value))
+            return true
+        }
+    }
+
+    /// A conversation's messages in key order (inbound by time, then outbound by time), decoded.
+    func messages(of conversation: UInt32) throws -> [(key: MessageKey, record: MessageRecord)] {
+        var out: [(MessageKey, MessageRecord)] = []
+        let range = Keys.messages(of: conversation)
+        try self.txn.forEach(self.db.messages, from: range.from, to: range.to) { key, value in
+            out.append((try MessageKey(decoding: key), try MessageRecord(decoding: value)))
+            return true
+        }
+        return out
+    }
+
+    /// A conversation's controls in the order they were recorded (time, then sequence), with their actor.
+    func controlsInRecordingOrder(of conversation: UInt32) throws -> [(control: RecordedControl, seq: UInt64)] {
+        var out: [(RecordedControl, UInt64)] = []
+        try self.forEachControl(of: conversation) { control, seq in out.append((control, seq)) }
+        return out.sorted { ($0.0.at, $0.1) < ($1.0.at, $1.1) }
+    }
+
+    /// Calls `body` with each status still waiting for its message: (business, message id, status).
+    func forEachPendingStatus(_ body: (String, String, PendingStatus) throws -> Void) throws {
+        try self.txn.forEach(self.db.pendingStatus) { key, value in
+            var r = ByteReader(key, database: "pendingStatus")
+            let business = String(utf8Bytes: try r.ordered())
+            let id = String(utf8Bytes: Array(UnsafeRawBufferPointer(rebasing: key[r.offset...])))
+            try body(business, id, try PendingStatus(decoding: value))
+            return true
+        }
+    }
+
     /// Every control of a conversation, in (group, time, recorded order).
-    func controls(of conversation: UInt32) throws -> [(group: ControlGroup, at: Int64, action: ControlAction)] {
-        var out: [(ControlGroup, Int64, ControlAction)] = []
+    func controls(of conversation: UInt32) throws -> [RecordedControl] {
+        var out: [RecordedControl] = []
+        try self.forEachControl(of: conversation) { control, _ in out.append(control) }
+        return out
+    }
+
+    private func forEachControl(of conversation: UInt32, _ body: (RecordedControl, UInt64) throws -> Void) throws {
         try self.txn.forEach(
             self.db.controls, from: .inclusive(BigEndian.bytes(conversation)),
             to: .exclusive(BigEndian.bytes(conversation) + [0xFF])  // groups are < 0xFF
@@ -78,18 +130,18 @@ struct ConversationReader {
             _ = try r.u32()
             let g = try r.u8()
             let at = try r.time()
+            let seq = try r.u64()
             guard let group = ControlGroup(rawValue: g), value.count == 1, let action = ControlAction(rawValue: value[0]) else {
                 throw ConvoStoreError.corruptRecord(database: "controls", detail: "bad control entry")
             }
-            out.append((group, at, action))
+            try body(RecordedControl(group: group, at: at, action: action), seq)
             return true
         }
-        return out
     }
 
     /// The state of every control group at `t` (nil: after all controls). Within a group the latest
     /// control at or before t wins; equal times go to the one recorded last (R5).
-    static func flags(of controls: [(group: ControlGroup, at: Int64, action: ControlAction)], at t: Int64?) -> ConversationFlags {
+    static func flags(of controls: [RecordedControl], at t: Int64?) -> ConversationFlags {
         var latest: [ControlGroup: ControlAction] = [:]
         for control in controls where t == nil || control.at <= t! {
             latest[control.group] = control.action  // sorted by (group, at, seq): the last one wins
@@ -103,7 +155,7 @@ struct ConversationReader {
     /// (a live send that would itself open the free window).
     func sendContext(
         _ conversation: ConversationRecord, at t: Int64,
-        controls: [(group: ControlGroup, at: Int64, action: ControlAction)]?, freeWindowStart: Int64?
+        controls: [RecordedControl]?, freeWindowStart: Int64?
     ) throws -> SendContext {
         let flags = controls.map { Self.flags(of: $0, at: t) } ?? []
         var lastIn: Int64?
@@ -128,7 +180,7 @@ struct ConversationReader {
     }
 
     /// Loads controls only for conversations that have any.
-    func controlsIfAny(_ c: ConversationRecord) throws -> [(group: ControlGroup, at: Int64, action: ControlAction)]? {
+    func controlsIfAny(_ c: ConversationRecord) throws -> [RecordedControl]? {
         c.flags.contains(.hasControls) ? try self.controls(of: c.id) : nil
     }
 

@@ -132,3 +132,11 @@ struct ByteReader {
         }
     }
 }
+
+extension Array where Element == UInt8 {
+    init(utf8 string: String) { self = Array(string.utf8) }
+}
+
+extension String {
+    init(utf8Bytes bytes: [UInt8]) { self = String(decoding: bytes, as: UTF8.self) }
+}

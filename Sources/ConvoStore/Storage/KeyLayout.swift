@@ -21,7 +21,7 @@ import LMDB
 // | expiryByBusiness | ord(business), windowExpiresAt u64, ord(customer) | (empty)                         |
 // | billing        | ord(business), at u64, seq u64               | outcome u8, amount i64, conv u32       |
 // | businessSLA    | ord(business)                                | replySLA u64 (ms)                      |
-// | checkpoints    | import source name                           | byte offset u64, line u64 (issue 4)    |
+// | checkpoints    | "import:" + canonical path of the input      | Checkpoint: offset u64, line u64, rejects length u64, fingerprint u64 |
 //
 // A conversation's record sits in `messages` right before its messages, so the event that updates
 // the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
@@ -84,6 +84,7 @@ enum Keys {
         return (.exclusive(record), .exclusive(record + [0xFF]))
     }
 
+    /// `ord(business) ord(customer)`: a conversation's key in `conversations`.
     static func conversation(business: [UInt8], customer: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: business.count + customer.count + 4)
         w.ordered(business)
@@ -165,12 +166,61 @@ enum Keys {
     }
 
     static func time(_ t: Int64) -> [UInt8] { BigEndian.bytes(UInt64(bitPattern: t)) }
+
+    // MARK: Decoding the time indexes
+
+    /// A time-first index key: `(time, business, customer)`.
+    static func decodeByTime(_ key: UnsafeRawBufferPointer, database: String) throws(ConvoStoreError) -> (time: Int64, business: String, customer: String) {
+        var r = ByteReader(key, database: database)
+        let time = try r.time()
+        let business = try r.orderedString()
+        return (time, business, try r.orderedString())
+    }
+
+    /// A business-first index key: `(time, customer)`; the business is the walk's prefix.
+    static func decodeByBusiness(_ key: UnsafeRawBufferPointer, database: String) throws(ConvoStoreError) -> (time: Int64, customer: String) {
+        var r = ByteReader(key, database: database)
+        _ = try r.ordered()
+        let time = try r.time()
+        return (time, try r.orderedString())
+    }
+
+    /// A due index value: the waiting-since time.
+    static func decodeWaitingSince(_ value: UnsafeRawBufferPointer, database: String) throws(ConvoStoreError) -> Int64 {
+        var r = ByteReader(value, database: database)
+        let time = try r.time()
+        try r.expectEnd()
+        return time
+    }
 }
 
-extension Array where Element == UInt8 {
-    init(utf8 string: String) { self = Array(string.utf8) }
+/// A conversation's parties as bytes and its key in `conversations`, built once per event.
+struct ConversationKey {
+    let business: [UInt8]
+    let customer: [UInt8]
+    /// `ord(business) ord(customer)`.
+    let encoded: [UInt8]
+
+    init(business: [UInt8], customer: [UInt8]) {
+        self.business = business
+        self.customer = customer
+        self.encoded = Keys.conversation(business: business, customer: customer)
+    }
+
+    init(business: String, customer: String) {
+        self.init(business: [UInt8](utf8: business), customer: [UInt8](utf8: customer))
+    }
+
+    /// Parses a `conversations` key.
+    init(decoding key: UnsafeRawBufferPointer) throws(ConvoStoreError) {
+        var r = ByteReader(key, database: "conversations")
+        self.business = try r.ordered()
+        self.customer = try r.ordered()
+        try r.expectEnd()
+        self.encoded = Array(key)
+    }
+
+    /// `business/customer`, for problem reports.
+    var label: String { "\(String(utf8Bytes: self.business))/\(String(utf8Bytes: self.customer))" }
 }
 
-extension String {
-    init(utf8Bytes bytes: [UInt8]) { self = String(decoding: bytes, as: UTF8.self) }
-}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What can go wrong in a store, each case naming what and where.
 public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A field broke a limit, such as an id over 64 bytes or a body over 64 KiB.
@@ -14,6 +20,8 @@ public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible 
     case incompatibleStore(String)
     /// The store is closed.
     case closed
+    /// A file operation failed: what was done, on which path, and the system's error number.
+    case io(operation: String, path: String, errno: Int32)
 
     /// A sentence for a person.
     public var description: String {
@@ -27,11 +35,13 @@ public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible 
         case .businessBlockOutsideWindow(let business, let customer):
             return "business \(business) may block \(customer) only while the customer's window is open"
         case .corruptRecord(let database, let detail):
-            return "corrupt record in \(database): \(detail); run `convostore check`"
+            return "corrupt record in \(database): \(detail); the store is damaged (check() lists what)"
         case .incompatibleStore(let detail):
             return "incompatible store: \(detail)"
         case .closed:
             return "the store is closed"
+        case .io(let operation, let path, let code):
+            return "cannot \(operation) \(path): \(String(cString: strerror(code)))"
         }
     }
 }

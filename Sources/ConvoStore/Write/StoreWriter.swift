@@ -16,24 +16,20 @@ public struct StoreWriter {
         guard message.direction == .outbound else {
             return .rejected(.invalidField(field: "direction", reason: "send takes outbound messages"))
         }
+        if let error = Limits.violation(of: .message(message)) { return .rejected(error) }
         return try self.recorder.record(message, live: true)
-    }
-
-    /// Records a status of an outbound message from a webhook archive: the first status of an unknown
-    /// message id also records `impliedMessage` (the outbound message it implies, at the status's time).
-    public func recordOutboundStatus(_ status: StatusUpdate, impliedMessage: Message) throws -> RecordResult {
-        try self.recorder.recordOutboundStatus(status, impliedMessage: impliedMessage)
     }
 
     /// A live control: a business may block only a customer whose window is open at the control's time.
     public func apply(_ control: Control) throws -> RecordResult {
-        try self.recorder.record(control, live: true)
+        if let error = Limits.violation(of: .control(control)) { return .rejected(error) }
+        return try self.recorder.record(control, live: true)
     }
 
     /// Sets (or with `nil` clears) a business's own reply SLA, moving its conversations' due times.
     public func setReplySLA(business: String, millis: Int64?) throws {
-        if let millis, millis <= 0 {
-            throw ConvoStoreError.invalidField(field: "replySLA", reason: "must be positive, got \(millis)")
+        if let millis, millis <= 0 || millis > 366 * 86_400_000 {
+            throw ConvoStoreError.invalidField(field: "replySLA", reason: "must be between 1 ms and 366 days, got \(millis)")
         }
         try Limits.checkID(business, field: "business", limit: Limits.partyIDBytes)
         try self.recorder.setReplySLA(business: business, millis: millis)
@@ -41,11 +37,26 @@ public struct StoreWriter {
 
     /// Reads inside the same transaction (sees this transaction's writes).
     public var reader: StoreReader { StoreReader(reader: self.recorder.reader) }
-}
 
-extension ConvoStore {
-    /// Sets (or clears) a business's reply SLA in its own commit.
-    public func setReplySLA(business: String, millis: Int64?) throws {
-        try self.write { try $0.setReplySLA(business: business, millis: millis) }
+    // MARK: For the importer and the server
+
+    /// Records one thing a dump line or a webhook delivery carries: the one mapping of webhook
+    /// items to events, used by `import --format webhook` and the server alike. `validated`: its
+    /// limits were checked by the parser, so they are not checked twice.
+    package func record(_ item: WebhookItem, validated: Bool) throws -> RecordResult {
+        switch item {
+        case .event(let event):
+            return try self.recorder.record(event, validated: validated)
+        case .outboundStatus(let status, let implied):
+            if !validated, let error = Limits.violation(of: .status(status)) ?? Limits.violation(of: .message(implied)) {
+                return .rejected(error)
+            }
+            return try self.recorder.recordOutboundStatus(status, impliedMessage: implied)
+        }
+    }
+
+    /// Saves an import checkpoint in this transaction.
+    func saveCheckpoint(_ key: [UInt8], _ checkpoint: Checkpoint) throws {
+        try self.recorder.saveCheckpoint(key, checkpoint)
     }
 }

@@ -1,0 +1,39 @@
+import LMDB
+
+/// Store-wide counts and sizes.
+public struct StoreStatistics: Sendable, Hashable {
+    /// Entries per named database.
+    public var entries: [String: Int]
+    /// Bytes of pages per named database.
+    public var bytes: [String: Int]
+    /// The map size (the most the data file may grow to before the map doubles).
+    public var mapSize: Int
+    /// Bytes of the data file in use.
+    public var usedBytes: Int
+    /// The store's settings.
+    public var settings: StoreSettings
+
+    /// Conversations stored.
+    public var conversations: Int { self.entries["conversations"] ?? 0 }
+    /// Messages stored (the `messages` database also holds one record per conversation).
+    public var messages: Int { (self.entries["messages"] ?? 0) - self.conversations }
+}
+
+extension ConvoStore {
+    /// Counts and sizes of every part of the store.
+    public func statistics() throws -> StoreStatistics {
+        let info = try self.environment.info()
+        return try self.read { store in
+            var entries: [String: Int] = [:]
+            var bytes: [String: Int] = [:]
+            for database in store.db.all {
+                let stat = try store.txn.statistics(database)
+                entries[database.name ?? "main"] = stat.entries
+                bytes[database.name ?? "main"] = stat.bytes
+            }
+            return StoreStatistics(
+                entries: entries, bytes: bytes, mapSize: info.mapSize, usedBytes: (info.lastPageNumber + 1) * info.pageSize,
+                settings: self.settings)
+        }
+    }
+}
