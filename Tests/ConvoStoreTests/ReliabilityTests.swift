@@ -20,7 +20,7 @@ import Testing
         try await withTemporaryDirectory { dir in
             let db = dir + "/store"
             let dumpPath = dir + "/dump.jsonl"
-            try generatedDump(lines: 20_000, business: "import-b").write(toFile: dumpPath, atomically: true, encoding: .utf8)
+            try GeneratedDump.replyPairs(lines: 20_000, business: "import-b").write(toFile: dumpPath, atomically: true, encoding: .utf8)
             let store = try ConvoStore.open(at: db)
             defer { store.close() }
             _ = try await store.submit(pair(task: 0, number: 0))  // the store exists before the second process opens it
@@ -37,7 +37,7 @@ import Testing
                 }
                 return nil
             }
-            let importer = try startProcess(builtProduct("convostore").path, ["import", "--quiet", "--db", db, dumpPath], in: dir)
+            let importer = try startConvostore(["import", "--quiet", "--db", db, dumpPath])
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<32 {
@@ -116,19 +116,19 @@ import Testing
     /// uninterrupted one.
     @Test func diskFullIsAClearErrorAndRecoverable() throws {
         try withTemporaryDirectory { dir in
-            let cli = builtProduct("convostore").path
+            let cli = convostorePath
             let first = dir + "/first.jsonl"
             let second = dir + "/second.jsonl"
-            try generatedDump(lines: 600, business: "first").write(toFile: first, atomically: true, encoding: .utf8)
-            try generatedDump(lines: 12_000, business: "second", bodyBytes: 300).write(toFile: second, atomically: true, encoding: .utf8)
+            try GeneratedDump.replyPairs(lines: 600, business: "first").write(toFile: first, atomically: true, encoding: .utf8)
+            try GeneratedDump.replyPairs(lines: 12_000, business: "second", bodyBytes: 300).write(toFile: second, atomically: true, encoding: .utf8)
 
             // The reference: both imports without any limit.
-            #expect(try runProcess(cli, ["import", "--quiet", "--db", dir + "/reference", first, second]).status == 0)
-            let reference = try runProcess(cli, ["export", "--db", dir + "/reference"]).stdout
+            #expect(try convostore(["import", "--quiet", "--db", dir + "/reference", first, second]).status == 0)
+            let reference = try convostore(["export", "--db", dir + "/reference"]).stdout
 
             let db = dir + "/store"
-            #expect(try runProcess(cli, ["import", "--quiet", "--db", db, first]).status == 0)
-            let before = try runProcess(cli, ["export", "--db", db]).stdout
+            #expect(try convostore(["import", "--quiet", "--db", db, first]).status == 0)
+            let before = try convostore(["export", "--db", db]).stdout
             let dataSize = try FileManager.default.attributesOfItem(atPath: db + "/data.mdb")[.size] as! Int
             // dash counts `ulimit -f` in 512-byte blocks: room for the file as it is and 256 KiB more.
             let blocks = (dataSize + (256 << 10)) / 512
@@ -141,16 +141,16 @@ import Testing
             print("disk full: convostore import said: \(limited.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
 
             // Every earlier commit is intact and the store is consistent.
-            #expect(try runProcess(cli, ["check", "--db", db]).status == 0)
-            let after = try runProcess(cli, ["export", "--db", db]).stdout
+            #expect(try convostore(["check", "--db", db]).status == 0)
+            let after = try convostore(["export", "--db", db]).stdout
             let afterLines = Set(after.split(separator: "\n"))
             #expect(before.split(separator: "\n").allSatisfy { afterLines.contains($0) })
 
             // Space returns: the import resumes and ends as the uninterrupted one did.
-            let rerun = try runProcess(cli, ["import", "--quiet", "--db", db, second])
+            let rerun = try convostore(["import", "--quiet", "--db", db, second])
             #expect(rerun.status == 0, "\(rerun.stderr)")
-            #expect(try runProcess(cli, ["check", "--db", db]).status == 0)
-            #expect(try runProcess(cli, ["export", "--db", db]).stdout == reference)
+            #expect(try convostore(["check", "--db", db]).status == 0)
+            #expect(try convostore(["export", "--db", db]).stdout == reference)
         }
     }
 
@@ -200,7 +200,8 @@ import Testing
             } catch let error as ConvoStoreError {
                 guard case .corruptRecord(let database, _) = error else { Issue.record("\(error)"); return }
                 #expect(database == "conversations")
-                #expect(error.description.contains("convostore check"))
+                // The library names no command line: it says the store is damaged and where to look.
+                #expect(error.description.contains("the store is damaged"))
             }
             #expect(try store.history(business: "b", customer: "healthy").count == 2)
             #expect(try store.conversation(business: "b", customer: "healthy", at: t0 + 2 * hour)?.messagesIn == 1)
@@ -209,7 +210,7 @@ import Testing
             #expect(!report.isHealthy)
             #expect(report.problems.contains { $0.contains("damaged-message") || $0.contains("messages") }, "\(report.problems)")
             #expect(report.problems.contains { $0.contains("conversation") }, "\(report.problems)")
-            let cli = try runProcess(builtProduct("convostore").path, ["check", "--db", db])
+            let cli = try convostore(["check", "--db", db])
             #expect(cli.status == 1, "\(cli.stdout) \(cli.stderr)")
         }
     }
@@ -243,11 +244,10 @@ import Testing
 
     @Test func damagedCheckpointIsAnErrorNotATrap() throws {
         try withTemporaryDirectory { dir in
-            let cli = builtProduct("convostore").path
             let db = dir + "/store"
             let dump = dir + "/dump.jsonl"
-            try generatedDump(lines: 30, business: "b").write(toFile: dump, atomically: true, encoding: .utf8)
-            #expect(try runProcess(cli, ["import", "--quiet", "--db", db, dump]).status == 0)
+            try GeneratedDump.replyPairs(lines: 30, business: "b").write(toFile: dump, atomically: true, encoding: .utf8)
+            #expect(try convostore(["import", "--quiet", "--db", db, dump]).status == 0)
             try withEnvironment(db) { environment in
                 try environment.write { txn in
                     let checkpoints = try txn.openDatabase("checkpoints", flags: [])
@@ -256,7 +256,7 @@ import Testing
                     for key in keys { _ = try txn.put(checkpoints, key: key, value: [UInt8](repeating: 0xFF, count: 32)) }
                 }
             }
-            let rerun = try runProcess(cli, ["import", "--quiet", "--db", db, dump])
+            let rerun = try convostore(["import", "--quiet", "--db", db, dump])
             #expect(rerun.reason == .exit, "convostore import died of signal \(rerun.status): \(rerun.stderr.suffix(300))")
             #expect(rerun.status != 0)
             #expect(rerun.stderr.contains("corrupt record in checkpoints"), "\(rerun.stderr)")
@@ -371,7 +371,7 @@ import Testing
             texts += reports.withLock { $0 }
 
             // And the command line's stderr for the same lines.
-            let cli = try runProcess(builtProduct("convostore").path, ["import", "--db", dir + "/cli-store", path])
+            let cli = try convostore(["import", "--db", dir + "/cli-store", path])
             texts.append(cli.stderr)
             texts.append(cli.stdout)
 
@@ -396,19 +396,6 @@ private func pair(task: Int, number: Int) -> [Event] {
         .message(Message(id: "in.\(task).\(number)", business: "pairs", customer: customer, direction: .inbound, at: at, body: Array("question".utf8))),
         .message(Message(id: "out.\(task).\(number)", business: "pairs", customer: customer, direction: .outbound, at: at + 60_000, body: Array("answer".utf8))),
     ]
-}
-
-/// A native dump of `lines` messages: inbound and replies over 500 conversations, out of order.
-private func generatedDump(lines: Int, business: String, bodyBytes: Int = 20) -> String {
-    var text = ""
-    let body = String(repeating: "b", count: bodyBytes)
-    for i in 0..<lines {
-        let direction = i % 2 == 0 ? "out" : "in"
-        let at = t0 + Int64(i / 1_000) * hour + (i % 2 == 0 ? 60_000 : 0)
-        text += #"{"type":"message","id":"\#(business).\#(i)","business":"\#(business)","customer":"c\#((i / 2) % 500)","direction":"\#(direction)","at":\#(at),"body":"\#(body)"}"#
-        text += "\n"
-    }
-    return text
 }
 
 private func message(id: String = "m", business: String = "b", customer: String = "c", kind: String = "text", body: String = "hi") -> String {
@@ -452,72 +439,7 @@ private func allEntries(_ txn: ReadTransaction, _ database: Database) throws -> 
     return entries
 }
 
-// MARK: Processes
-
-/// What a finished child process did.
-struct ProcessResult: Sendable {
-    var status: Int32
-    var reason: Process.TerminationReason
-    var stdout: String
-    var stderr: String
-}
-
-/// A child process under way; its output goes to files so that a full pipe never blocks it.
-final class RunningProcess: @unchecked Sendable {
-    // @unchecked: `process` is only waited on, from one task, after it was started.
-    private let process: Process
-    private let outPath: String
-    private let errPath: String
-
-    fileprivate init(process: Process, outPath: String, errPath: String) {
-        self.process = process
-        self.outPath = outPath
-        self.errPath = errPath
-    }
-
-    /// Waits (off the cooperative pool) for the process to exit.
-    func wait() async -> ProcessResult {
-        await withCheckedContinuation { continuation in
-            Thread {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.result())
-            }.start()
-        }
-    }
-
-    fileprivate func result() -> ProcessResult {
-        let stdout = (try? String(contentsOfFile: self.outPath, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: self.errPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: self.outPath)
-        try? FileManager.default.removeItem(atPath: self.errPath)
-        return ProcessResult(status: self.process.terminationStatus, reason: self.process.terminationReason, stdout: stdout, stderr: stderr)
-    }
-
-    fileprivate func waitSynchronously() -> ProcessResult {
-        self.process.waitUntilExit()
-        return self.result()
-    }
-}
-
-/// Starts `executable` with `arguments`; stdin is empty.
-func startProcess(_ executable: String, _ arguments: [String], in directory: String = NSTemporaryDirectory()) throws -> RunningProcess {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let base = directory + "/process-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-    _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-    process.standardError = FileHandle(forWritingAtPath: base + ".err")
-    process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-    try process.run()
-    return RunningProcess(process: process, outPath: base + ".out", errPath: base + ".err")
-}
-
-/// Runs `executable` with `arguments` to its end.
-func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    try startProcess(executable, arguments).waitSynchronously()
-}
+// MARK: Reader slots
 
 /// Reader slots of the store's lock file that hold a live read transaction, from any process
 /// (`mdb_stat -r` lists each slot; an idle, reset slot shows its txnid as "-").
@@ -529,33 +451,6 @@ private func activeReaderSlots(_ path: String) throws -> Int {
         let fields = line.split(separator: " ")
         return fields.count == 3 && Int(fields[0]) != nil && fields[2] != "-"
     }.count
-}
-
-// MARK: Logs
-
-/// Every message logged through a ``CapturingLogHandler``, with its metadata.
-final class LogSink: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var messages: [String] { self.lines.withLock { $0 } }
-
-    func append(_ line: String) { self.lines.withLock { $0.append(line) } }
-}
-
-/// A log handler that keeps everything, at every level, in a ``LogSink``.
-struct CapturingLogHandler: LogHandler {
-    let sink: LogSink
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        self.sink.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(self.metadata) \(event.error.map { "\($0)" } ?? "")")
-    }
 }
 
 // MARK: Reader threads

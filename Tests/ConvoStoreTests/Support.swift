@@ -1,4 +1,5 @@
 import ConvoStore
+import Logging
 import TestSupport
 import Testing
 
@@ -57,5 +58,22 @@ extension ConvoStore {
 
     func outcome(of id: String, business: String = "b", customer: String = "c") throws -> SendOutcome? {
         try self.history(business: business, customer: customer, limit: 1000).first { $0.message.id == id }?.outcome
+    }
+}
+
+/// A log handler that keeps everything, at every level, in a ``LogSink`` (from TestSupport, which
+/// cannot hold this adapter: it depends on nothing, and `Logging` comes with ConvoStore).
+struct CapturingLogHandler: LogHandler {
+    let sink: LogSink
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        self.sink.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(self.metadata) \(event.error.map { "\($0)" } ?? "")")
     }
 }

@@ -2,36 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Runs the built `convostore` as a separate process.
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    var jsonLines: [[String: Any]] {
-        self.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-}
-
-func convostore(_ arguments: [String], stdin: String? = nil) throws -> Run {
-    let process = Process()
-    process.executableURL = builtProduct("convostore")
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-}
-
+/// A small native dump: two businesses, a status, a control, and an entry point.
 let dump = """
 {"type":"message","id":"wamid.1","business":"15550001111","customer":"447700900123","direction":"in","at":1751364000000,"kind":"text","body":"hello","entry_point":{"source":"ad","id":"120200000"}}
 {"type":"message","id":"wamid.2","business":"15550001111","customer":"447700900123","direction":"out","at":"2025-07-01T10:05:00Z","kind":"template","category":"utility"}
@@ -58,7 +29,7 @@ let dump = """
             #expect(imported.stderr.contains("read 10 lines: imported 8, duplicates skipped 0, blank/header skipped 0, rejected 2"))
             #expect(try String(contentsOfFile: file + ".rejects", encoding: .utf8) == "not json\n{\"type\":\"message\",\"id\":\"x\"}\n")
 
-            let again = try convostore(["import", "--db", db, "-"], stdin: dump)
+            let again = try convostore(["import", "--db", db, "-"], stdin: .text(dump))
             #expect(again.status == 0)
             #expect(again.stderr.contains("imported 0, duplicates skipped 8"))
 
@@ -115,7 +86,7 @@ let dump = """
             #expect(try convostore(["overdue", "--db", dir + "/none", "--as-of", "0"]).status == 2)
             #expect(try convostore(["overdue", "--db", dir, "--as-of", "yesterday"]).status == 2)
             #expect(try convostore(["frobnicate"]).status == 2)
-            let strict = try convostore(["import", "--db", dir + "/s", "--strict", "-"], stdin: "{\"type\":\"status\"}\n" + dump)
+            let strict = try convostore(["import", "--db", dir + "/s", "--strict", "-"], stdin: .text("{\"type\":\"status\"}\n" + dump))
             #expect(strict.status == 1)
             #expect(strict.stderr.contains("stdin:1: status: required field missing"))
             #expect(try convostore(["stats", "--db", dir + "/s", "--json"]).jsonLines.first?["messages"] as? Int == 0)
@@ -124,11 +95,11 @@ let dump = """
 
     @Test func exportRoundTripsByteForByte() throws {
         try withTemporaryDirectory { dir in
-            _ = try convostore(["import", "--db", dir + "/a", "-"], stdin: dump)
+            _ = try convostore(["import", "--db", dir + "/a", "-"], stdin: .text(dump))
             let first = try convostore(["export", "--db", dir + "/a"])
             #expect(first.status == 0)
             #expect(first.stdout.hasPrefix("{\"convostore_dump\":1}\n"))
-            let copy = try convostore(["import", "--db", dir + "/b", "-"], stdin: first.stdout)
+            let copy = try convostore(["import", "--db", dir + "/b", "-"], stdin: .text(first.stdout))
             #expect(copy.status == 0)
             let second = try convostore(["export", "--db", dir + "/b", "--output", dir + "/b.jsonl"])
             #expect(second.status == 0)

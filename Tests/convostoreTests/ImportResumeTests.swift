@@ -3,28 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A native dump of `count` lines with a malformed line every 997, deterministic.
-func generatedDump(count: Int) -> String {
-    var lines: [String] = []
-    lines.reserveCapacity(count)
-    let t0: Int64 = 1_751_364_000_000
-    for n in 0..<count {
-        if n % 997 == 500 { lines.append("{\"type\":\"message\",\"id\":\"broken-\(n)\"") ; continue }
-        let customer = "c\(n * 7919 % 5000)"
-        let at = t0 + Int64(n % 3000) * 60_000 + Int64(n / 3000)
-        let message = Message(
-            id: "m\(n)", business: "b\(n % 17)", customer: customer, direction: n % 3 == 0 ? .outbound : .inbound, at: at,
-            kind: n % 9 == 0 ? "template" : "text", category: n % 9 == 0 ? .utility : nil, body: Array("body \(n)".utf8))
-        lines.append(NativeDump.line(message))
-    }
-    return lines.joined(separator: "\n") + "\n"
-}
-
 @Suite(.serialized) struct ImportResume {
     @Test func killedImportsRerunToTheStateOfOneUninterruptedImport() throws {
         try withTemporaryDirectory { dir in
             let dump = dir + "/dump.jsonl"
-            try generatedDump(count: 60_000).write(toFile: dump, atomically: true, encoding: .utf8)
+            try GeneratedDump.withMalformedLines(lines: 60_000).write(toFile: dump, atomically: true, encoding: .utf8)
             let reference = try convostore(["import", "--db", dir + "/reference", "--rejects", dir + "/reference.rejects", dump])
             #expect(reference.status == 1)
             let expectedExport = try convostore(["export", "--db", dir + "/reference"]).stdout
@@ -36,18 +19,14 @@ func generatedDump(count: Int) -> String {
             for trial in 0..<3 {
                 let db = dir + "/killed-\(trial)"
                 let rejects = dir + "/killed-\(trial).rejects"
-                let process = Process()
-                process.executableURL = builtProduct("convostore")
-                process.arguments = ["import", "--db", db, "--rejects", rejects, "--quiet", dump]
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try startConvostore(["import", "--db", db, "--rejects", rejects, "--quiet", dump])
                 // Kill at a random moment after the first commit, so the re-run has a checkpoint to resume from.
                 while process.isRunning, (try convostore(["stats", "--db", db, "--json"]).jsonLines.first?["messages"] as? Int ?? 0) == 0 {
                     usleep(20_000)
                 }
                 usleep(UInt32.random(in: 0...300_000, using: &generator))
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                process.send(SIGKILL)
+                _ = process.waitUntilExit()
 
                 let rerun = try convostore(["import", "--db", db, "--rejects", rejects, dump])
                 #expect(rerun.status == 1 || rerun.stderr.contains("rejected 0"))
@@ -92,7 +71,7 @@ func generatedDump(count: Int) -> String {
 
     @Test func maxRejectsStopsAfterN() throws {
         try withTemporaryDirectory { dir in
-            let run = try convostore(["import", "--db", dir + "/s", "--max-rejects", "2", "-"], stdin: "x\ny\nz\n" + dump)
+            let run = try convostore(["import", "--db", dir + "/s", "--max-rejects", "2", "-"], stdin: .text("x\ny\nz\n" + dump))
             #expect(run.status == 1)
             #expect(run.stderr.contains("read 2 lines: imported 0, duplicates skipped 0, blank/header skipped 0, rejected 2"))
             #expect(run.stderr.contains("stopped early"))
