@@ -4,39 +4,54 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct ImportResume {
+    /// An import killed with SIGKILL once it has committed a checkpoint, then run again, ends in the
+    /// state of one uninterrupted import: the same export, the same rejects file, `check` passes.
     @Test func killedImportsRerunToTheStateOfOneUninterruptedImport() throws {
         try withTemporaryDirectory { dir in
             let dump = dir + "/dump.jsonl"
-            try GeneratedDump.withMalformedLines(lines: 60_000).write(toFile: dump, atomically: true, encoding: .utf8)
+            let lines = 60_000
+            try GeneratedDump.withMalformedLines(lines: lines).write(toFile: dump, atomically: true, encoding: .utf8)
             let reference = try convostore(["import", "--db", dir + "/reference", "--rejects", dir + "/reference.rejects", dump])
             #expect(reference.status == 1)
+            #expect(reference.stderr.contains("read 60000 lines: imported 59940, duplicates skipped 0, blank/header skipped 0, rejected 60"))
             let expectedExport = try convostore(["export", "--db", dir + "/reference"]).stdout
             let expectedRejects = try String(contentsOfFile: dir + "/reference.rejects", encoding: .utf8)
             #expect(expectedRejects.split(separator: "\n").count == 60)
 
-            var generator = SystemRandomNumberGenerator()
-            var resumed = 0
-            for trial in 0..<3 {
+            // Each trial kills the import at a later commit. The kill waits for the store to show a
+            // committed checkpoint (saved in the same transaction as the lines it covers) and at
+            // least that many messages, so every re-run has a checkpoint to resume from, whatever
+            // the machine's speed. An import that finishes before the kill also leaves one.
+            for (trial, messagesBeforeKill) in [1, 20_000, 40_000].enumerated() {
                 let db = dir + "/killed-\(trial)"
                 let rejects = dir + "/killed-\(trial).rejects"
-                let process = try startConvostore(["import", "--db", db, "--rejects", rejects, "--quiet", dump])
-                // Kill at a random moment after the first commit, so the re-run has a checkpoint to resume from.
-                while process.isRunning, (try convostore(["stats", "--db", db, "--json"]).jsonLines.first?["messages"] as? Int ?? 0) == 0 {
-                    usleep(20_000)
+                let importer = try startConvostore(["import", "--db", db, "--rejects", rejects, "--quiet", dump])
+                while importer.isRunning, !(try hasCommittedCheckpoint(db, messages: messagesBeforeKill)) {
+                    usleep(10_000)
                 }
-                usleep(UInt32.random(in: 0...300_000, using: &generator))
-                process.send(SIGKILL)
-                _ = process.waitUntilExit()
+                importer.send(SIGKILL)
+                _ = importer.waitUntilExit()
+                #expect(try hasCommittedCheckpoint(db, messages: messagesBeforeKill), "trial \(trial)")
 
                 let rerun = try convostore(["import", "--db", db, "--rejects", rejects, dump])
-                #expect(rerun.status == 1 || rerun.stderr.contains("rejected 0"))
-                if rerun.stderr.contains("resumed after line") { resumed += 1 }
+                let resumedAfter = try #require(summaryCount("resumed after line", in: rerun.stderr), "trial \(trial) did not resume: \(rerun.stderr)")
+                #expect((1...lines).contains(resumedAfter), "trial \(trial)")
+                #expect(summaryCount("read", in: rerun.stderr) == lines - resumedAfter, "trial \(trial): \(rerun.stderr)")
+                // The dump has 60 malformed lines, so the import as a whole rejected 60: the re-run
+                // exits 1 and its summary counts the rejects of the whole import, those of the
+                // killed run included. DEPENDS ON ISSUE 11 ("A resumed run reports the rejects of
+                // the whole import, not 0"): until it is fixed, a re-run reports only the rejects
+                // of the lines it read itself (and exits 0 if it read none), so these expectations
+                // fail and are marked as a known issue. Once it is fixed, `withKnownIssue` fails
+                // ("known issue was not recorded"): then remove the wrapper, keep the expectations.
+                withKnownIssue("issue 11: a resumed import reports only the rejects of its own part") {
+                    #expect(rerun.status == 1, "trial \(trial): \(rerun.stderr)")
+                    #expect(summaryCount("rejected", in: rerun.stderr) == 60, "trial \(trial): \(rerun.stderr)")
+                }
                 #expect(try convostore(["export", "--db", db]).stdout == expectedExport, "trial \(trial)")
                 #expect(try String(contentsOfFile: rejects, encoding: .utf8) == expectedRejects, "trial \(trial)")
-                #expect(try convostore(["check", "--db", db]).status == 0)
+                #expect(try convostore(["check", "--db", db]).status == 0, "trial \(trial)")
             }
-
-            #expect(resumed > 0, "no trial was killed mid-import")
 
             // A finished import run again reads nothing new; --restart reads everything (all duplicates).
             let again = try convostore(["import", "--db", dir + "/reference", "--rejects", dir + "/reference.rejects", dump])
@@ -46,6 +61,22 @@ import Testing
             #expect(try convostore(["export", "--db", dir + "/reference"]).stdout == expectedExport)
         }
     }
+}
+
+/// Whether the store at `db` holds a committed import checkpoint and at least `messages` messages
+/// (false while it does not exist yet), as `convostore stats --json` reports them.
+private func hasCommittedCheckpoint(_ db: String, messages: Int) throws -> Bool {
+    guard let stats = try convostore(["stats", "--db", db, "--json"]).jsonLines.first,
+          let entries = stats["entries"] as? [String: Any] else { return false }
+    return (entries["checkpoints"] as? Int ?? 0) > 0 && (stats["messages"] as? Int ?? 0) >= messages
+}
+
+/// The number after `label` in the summary line of an import's stderr
+/// (`dump.jsonl: read 10 lines: imported 8, ..., rejected 2; resumed after line 5000; ...`).
+private func summaryCount(_ label: String, in stderr: String) -> Int? {
+    guard let summary = stderr.split(separator: "\n").last(where: { $0.contains(": read ") }),
+          let range = summary.range(of: " " + label + " ") else { return nil }
+    return Int(summary[range.upperBound...].prefix { $0.isNumber })
 }
 
 @Suite struct ImportLimits {
