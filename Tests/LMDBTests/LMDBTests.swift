@@ -296,16 +296,13 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
             try dump.write(toFile: dumpPath, atomically: true, encoding: .utf8)
 
             let before = try env.read { txn in try txn.value(mine, key: [1]) }
-            let loader = Process()
-            loader.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_load")
-            loader.arguments = ["-s", "theirs", "-f", dumpPath, dir]
-            try env.read { txn throws in
+            let loaded = try env.read { txn throws in
                 // A read transaction stays open across the other process's commit.
-                try loader.run()
-                loader.waitUntilExit()
+                let loaded = try runProcess("/usr/bin/mdb_load", ["-s", "theirs", "-f", dumpPath, dir])
                 #expect(try txn.value(mine, key: [1]) == before)
+                return loaded
             }
-            #expect(loader.terminationStatus == 0)
+            #expect(loaded.status == 0, "mdb_load: \(loaded.stderr)")
             let theirs = try env.openDatabase("theirs", flags: [])
             try env.read { txn throws in
                 #expect(try txn.statistics(theirs).entries == count)
@@ -364,12 +361,34 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
         #expect(LMDBError(returnCode: ENOSPC, operation: "write").message.contains("space"))
     }
 
-    @Test func nestedWriteOnOneThreadStopsLoudly() async {
-        await #expect(processExitsWith: .failure) {
-            let dir = makeTemporaryDirectory()
-            let env = try Environment.open(path: dir)
-            let db = try env.openDatabase("nested")
-            try env.write { _ in try env.write { try $0.put(db, key: [1], value: [1]) } }
+    /// A write inside a write on the same thread stops the process with the wrapper's message.
+    /// Everything else is done and checked here, in the test's own process: the directory, the
+    /// environment and its database exist, and a write on its own succeeds. The exit test's child
+    /// (a new process: an open environment cannot be handed to it) only reopens that environment
+    /// and nests the writes. Its exit must be the precondition's trap (a signal, not the exit
+    /// status a thrown error gives) with the precondition's message, so a child that failed for
+    /// any other reason fails this test instead of passing it.
+    @Test func nestedWriteOnOneThreadStopsLoudly() async throws {
+        try await withTemporaryDirectory { dir in
+            do {
+                let env = try openEnvironment(dir)
+                let db = try env.openDatabase("nested")
+                try env.write { try $0.put(db, key: [1], value: [1]) }
+                #expect(try env.read { try $0.value(db, key: [1]) } == [1])
+            }
+
+            let result = await #expect(processExitsWith: .failure, observing: [\.exitStatus, \.standardErrorContent]) { [dir = dir as String] in
+                let env = try Environment.open(path: dir)
+                let db = try env.openDatabase("nested", flags: [])
+                try env.write { _ in try env.write { try $0.put(db, key: [2], value: [2]) } }
+            }
+            guard let result else { return }
+            // A failed precondition traps: SIGILL on x86_64, SIGTRAP on arm64.
+            #expect(result.exitStatus == .signal(SIGILL) || result.exitStatus == .signal(SIGTRAP), "\(result.exitStatus)")
+            #if DEBUG  // an optimized build traps without printing the message
+            let stderr = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(stderr.contains("nested write transaction on the same thread"), "the exit test's stderr: \(stderr)")
+            #endif
         }
     }
 }
