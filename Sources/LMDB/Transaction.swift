@@ -7,7 +7,8 @@ import CLMDB
 /// (in a write transaction, until the next change to that database).
 /// The corresponding C type is `MDB_txn`.
 public class ReadTransaction {
-    let handle: OpaquePointer
+    /// The live MDB_txn; inside ``WriteTransaction/nested(_:)`` it is the child transaction.
+    var handle: OpaquePointer
     /// The environment the transaction belongs to.
     public let environment: Environment
     @usableFromInline private(set) var isLive = true
@@ -196,6 +197,32 @@ public final class WriteTransaction: ReadTransaction {
     public func removeAll(_ database: Database) throws {
         self.checkLive()
         try self.checkWrite(mdb_drop(self.handle, database.handle, 0), "mdb_drop \(database.label)")
+    }
+
+    /// Runs `body` in a nested transaction: what it changes joins this transaction when it returns,
+    /// and is undone when it throws, while this transaction goes on. Use it to make a group of
+    /// changes all-or-nothing inside a larger commit. Cursors must not outlive `body`.
+    ///
+    /// The corresponding C functions are `mdb_txn_begin` with this transaction as the parent,
+    /// `mdb_txn_commit` and `mdb_txn_abort`.
+    public func nested<T>(_ body: () throws -> T) throws -> T {
+        self.checkLive()
+        precondition(self.openCursors == 0, "a nested transaction began while a cursor of its parent was open")
+        var child: OpaquePointer?
+        try self.checkWrite(mdb_txn_begin(self.environment.handle, self.handle, 0, &child), "mdb_txn_begin (nested)")
+        let parent = self.handle
+        self.handle = child!
+        defer { self.handle = parent }
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        precondition(self.openCursors == 0, "a Cursor outlived its nested transaction")
+        try self.checkWrite(mdb_txn_commit(child), "mdb_txn_commit (nested)")
+        return result
     }
 
     /// Opens (and with ``DatabaseFlags/create`` creates) a named database inside this transaction.
