@@ -42,11 +42,18 @@ public final class RunningProcess: @unchecked Sendable {
     ///   - stdin: what the child reads; it is written to a temporary file first, so a child that
     ///     never reads it cannot block this process.
     ///   - environment: the child's whole environment; `nil` passes this process's environment on.
-    public init(_ executable: URL, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil) throws {
+    ///   - directory: the child's working directory; `nil` keeps this process's. A test whose child
+    ///     writes files next to where it runs (`convostore import -` writes `stdin.rejects`) passes
+    ///     its temporary directory, so that nothing lands in the package or outlives the test.
+    public init(
+        _ executable: URL, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil,
+        in directory: String? = nil
+    ) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory, isDirectory: true) }
         process.standardInput = try Self.inputHandle(stdin)
         let out = Pipe()
         let err = Pipe()
@@ -130,25 +137,33 @@ private final class PipeDrain: @unchecked Sendable {
     }
 }
 
-/// Starts `executable` (a path) with `arguments`; see ``RunningProcess/init(_:_:stdin:environment:)``.
-public func startProcess(_ executable: String, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil) throws -> RunningProcess {
-    try RunningProcess(URL(fileURLWithPath: executable), arguments, stdin: stdin, environment: environment)
+/// Starts `executable` (a path) with `arguments`; see ``RunningProcess/init(_:_:stdin:environment:in:)``.
+public func startProcess(
+    _ executable: String, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil, in directory: String? = nil
+) throws -> RunningProcess {
+    try RunningProcess(URL(fileURLWithPath: executable), arguments, stdin: stdin, environment: environment, in: directory)
 }
 
 /// Runs `executable` (a path) with `arguments` to its end and returns what it did.
-public func runProcess(_ executable: String, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil) throws -> ProcessResult {
-    try startProcess(executable, arguments, stdin: stdin, environment: environment).waitUntilExit()
+public func runProcess(
+    _ executable: String, _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil, in directory: String? = nil
+) throws -> ProcessResult {
+    try startProcess(executable, arguments, stdin: stdin, environment: environment, in: directory).waitUntilExit()
 }
 
 /// The `convostore` command line built beside the tests.
 public var convostorePath: String { builtProduct("convostore").path }
 
 /// Starts the built `convostore` with `arguments` (`convostore import ...`) without waiting for it.
-public func startConvostore(_ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil) throws -> RunningProcess {
-    try RunningProcess(builtProduct("convostore"), arguments, stdin: stdin, environment: environment)
+public func startConvostore(
+    _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil, in directory: String? = nil
+) throws -> RunningProcess {
+    try RunningProcess(builtProduct("convostore"), arguments, stdin: stdin, environment: environment, in: directory)
 }
 
 /// Runs the built `convostore` with `arguments` to its end and returns what it did.
-public func convostore(_ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil) throws -> ProcessResult {
-    try startConvostore(arguments, stdin: stdin, environment: environment).waitUntilExit()
+public func convostore(
+    _ arguments: [String], stdin: StandardInput = .empty, environment: [String: String]? = nil, in directory: String? = nil
+) throws -> ProcessResult {
+    try startConvostore(arguments, stdin: stdin, environment: environment, in: directory).waitUntilExit()
 }

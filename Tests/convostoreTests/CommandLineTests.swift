@@ -29,7 +29,7 @@ let dump = """
             #expect(imported.stderr.contains("read 10 lines: imported 8, duplicates skipped 0, blank/header skipped 0, rejected 2"))
             #expect(try String(contentsOfFile: file + ".rejects", encoding: .utf8) == "not json\n{\"type\":\"message\",\"id\":\"x\"}\n")
 
-            let again = try convostore(["import", "--db", db, "-"], stdin: .text(dump))
+            let again = try convostore(["import", "--db", db, "-"], stdin: .text(dump), in: dir)
             #expect(again.status == 0)
             #expect(again.stderr.contains("imported 0, duplicates skipped 8"))
 
@@ -86,7 +86,7 @@ let dump = """
             #expect(try convostore(["overdue", "--db", dir + "/none", "--as-of", "0"]).status == 2)
             #expect(try convostore(["overdue", "--db", dir, "--as-of", "yesterday"]).status == 2)
             #expect(try convostore(["frobnicate"]).status == 2)
-            let strict = try convostore(["import", "--db", dir + "/s", "--strict", "-"], stdin: .text("{\"type\":\"status\"}\n" + dump))
+            let strict = try convostore(["import", "--db", dir + "/s", "--strict", "-"], stdin: .text("{\"type\":\"status\"}\n" + dump), in: dir)
             #expect(strict.status == 1)
             #expect(strict.stderr.contains("stdin:1: status: required field missing"))
             #expect(try convostore(["stats", "--db", dir + "/s", "--json"]).jsonLines.first?["messages"] as? Int == 0)
@@ -95,11 +95,11 @@ let dump = """
 
     @Test func exportRoundTripsByteForByte() throws {
         try withTemporaryDirectory { dir in
-            _ = try convostore(["import", "--db", dir + "/a", "-"], stdin: .text(dump))
+            _ = try convostore(["import", "--db", dir + "/a", "-"], stdin: .text(dump), in: dir)
             let first = try convostore(["export", "--db", dir + "/a"])
             #expect(first.status == 0)
             #expect(first.stdout.hasPrefix("{\"convostore_dump\":1}\n"))
-            let copy = try convostore(["import", "--db", dir + "/b", "-"], stdin: .text(first.stdout))
+            let copy = try convostore(["import", "--db", dir + "/b", "-"], stdin: .text(first.stdout), in: dir)
             #expect(copy.status == 0)
             let second = try convostore(["export", "--db", dir + "/b", "--output", dir + "/b.jsonl"])
             #expect(second.status == 0)
