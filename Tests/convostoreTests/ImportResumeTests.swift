@@ -55,9 +55,11 @@ import Testing
                 #expect(try convostore(["check", "--db", db]).status == 0, "trial \(trial)")
             }
 
-            // A finished import run again reads nothing new; --restart reads everything (all duplicates).
+            // A finished import run again resumes after its last line and applies nothing again;
+            // --restart reads everything (all duplicates).
             let again = try convostore(["import", "--db", dir + "/reference", "--rejects", dir + "/reference.rejects", dump])
-            #expect(again.stderr.contains("read 0 lines"))
+            #expect(summaryCount("resumed after line", in: again.stderr) == lines, "\(again.stderr)")
+            #expect(summaryCount("duplicates skipped", in: again.stderr) == 0, "\(again.stderr)")
             let restarted = try convostore(["import", "--db", dir + "/reference", "--restart", "--rejects", dir + "/r2.rejects", dump])
             #expect(restarted.stderr.contains("read 60000 lines: imported 0, duplicates skipped 59940"))
             #expect(try convostore(["export", "--db", dir + "/reference"]).stdout == expectedExport)
