@@ -27,10 +27,17 @@ package final class SystemFile: Sendable {
         if self.owned { _ = Glibc.close(self.descriptor) }
     }
 
+    /// Takes ownership of an open descriptor.
+    package convenience init(adopting descriptor: Int32, path: String) {
+        self.init(path: path, descriptor: descriptor, owned: true)
+    }
+
     /// Standard input, named `-`; never closed here.
     package static var standardInput: SystemFile { SystemFile(path: "-", descriptor: 0, owned: false) }
     /// Standard output, named `-`; never closed here.
     package static var standardOutput: SystemFile { SystemFile(path: "-", descriptor: 1, owned: false) }
+    /// Standard error; never closed here.
+    package static var standardError: SystemFile { SystemFile(path: "standard error", descriptor: 2, owned: false) }
 
     /// Opens `path` with `flags` (`O_CLOEXEC` is added) and, when creating, `mode`.
     package static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(ConvoStoreError) -> SystemFile {
@@ -121,5 +128,73 @@ package final class SystemFile: Sendable {
     package func regularFileSize() throws(ConvoStoreError) -> Int? {
         let info = try self.status()
         return (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+    }
+}
+
+extension SystemFile {
+    /// A new, unnamed file in the temporary directory (`$TMPDIR`, else `/tmp`), readable and
+    /// writable only by its owner; it is gone once closed.
+    package static func anonymousTemporary() throws(ConvoStoreError) -> SystemFile {
+        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        // O_TMPFILE (Linux), which Glibc's module does not export: __O_TMPFILE | O_DIRECTORY.
+        let tmpfile: Int32 = 0o20_000_000 | O_DIRECTORY
+        if let file = try? SystemFile.open(directory, flags: O_RDWR | tmpfile, mode: 0o600) { return file }
+        // Filesystems without O_TMPFILE: a named file, unlinked at once.
+        var template = Array((directory + "/convostore-spill-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .io(operation: "create a temporary file in", path: directory, errno: errno) }
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        return SystemFile(adopting: fd, path: directory + "/(temporary)")
+    }
+}
+
+/// Lines written through a buffer to a file, every write checked (an output that fails, such as a
+/// full disk or /dev/full, is an error, never a silent loss).
+package struct LineWriter {
+    package let file: SystemFile
+    private var buffer: [UInt8] = []
+    private let capacity: Int
+
+    package init(_ file: SystemFile, capacity: Int = 1 << 20) {
+        self.file = file
+        self.capacity = capacity
+        self.buffer.reserveCapacity(capacity)
+    }
+
+    /// Appends `text` and a newline.
+    package mutating func line(_ text: String) throws(ConvoStoreError) {
+        self.buffer.append(contentsOf: text.utf8)
+        self.buffer.append(0x0A)
+        if self.buffer.count >= self.capacity { try self.flush() }
+    }
+
+    /// Writes what is buffered.
+    package mutating func flush() throws(ConvoStoreError) {
+        guard !self.buffer.isEmpty else { return }
+        try self.file.write(self.buffer)
+        self.buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+extension SystemFile {
+    /// Writes a file whole or not at all: `write` fills a new file beside `path` (mode `mode`), which
+    /// is flushed to disk and then renamed over `path`; if anything fails, the new file is removed
+    /// and whatever was at `path` stays as it was.
+    package static func replaceAtomically(_ path: String, mode: mode_t = 0o600, _ write: (SystemFile) throws -> Void) throws {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]).isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = "\(directory)/.\(name).convostore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let file = try SystemFile.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        do {
+            try write(file)
+            try file.sync()
+            guard rename(temporary, path) == 0 else { throw ConvoStoreError.io(operation: "rename a finished file over", path: path, errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        // The rename itself reaches the disk once the directory is synced.
+        if let dir = try? SystemFile.open(directory, flags: O_RDONLY | O_DIRECTORY) { try? dir.sync() }
     }
 }

@@ -2,9 +2,11 @@ import Foundation
 import LMDB
 
 /// Streams dumps into a store, many lines per commit. Each rejected line is reported as
-/// `file:line: reason` and kept, unchanged, in the rejects file. A checkpoint (how far, and how long
-/// the rejects file was) is written in the same transaction as the lines it covers, so an import
-/// killed at any moment and run again ends exactly as one uninterrupted import.
+/// `file:line: reason` and kept, unchanged, in the rejects file. A checkpoint (how far, a hash of
+/// every byte up to there, how long the rejects file was, the counts so far) is written in the same
+/// transaction as the lines it covers, so an import killed at any moment and run again ends exactly
+/// as one uninterrupted import; an input that is not the one the checkpoint covers (regenerated,
+/// edited before the checkpoint) is imported from the start, its recorded lines skipped as duplicates.
 ///
 /// The parts: `ImportLine` (parsing and applying one line), `LineReader`, `BatchQueue` (between
 /// the parser thread and the committing one), `RejectsFile` and `Checkpoint`.
@@ -45,17 +47,17 @@ private final class ImportRun {
     let options: ImportOptions
     let report: (String) -> Void
     let input: SystemFile
-    /// The input's name in messages: its path, or `stdin`.
+    /// The input's name in messages: its path, or `-` for standard input.
     let name: String
     let totalBytes: Int?
     let rejects: RejectsFile
     let checkpointKey: [UInt8]?
     let started = DumpImporter.now()
     var summary = ImportSummary()
-    /// Where this run starts in the input.
-    var start: Checkpoint
-    var rejectsLength: Int
-    var bytesDone: Int
+    /// Where this run starts in the input, and the state of the import there.
+    var start = Checkpoint.start
+    /// The state after the last commit.
+    var committed = Checkpoint.start
     var lastProgress: Double
 
     /// Opens the input and names its rejects file.
@@ -65,29 +67,42 @@ private final class ImportRun {
         self.report = report
         let isStdin = path == "-"
         self.input = isStdin ? .standardInput : try SystemFile.open(path, flags: O_RDONLY)
-        self.name = isStdin ? "stdin" : path
+        self.name = isStdin ? "-" : Display.safe(path, limit: 1024)
         self.totalBytes = try self.input.regularFileSize()
-        let rejectsPath = options.rejectsPath ?? (isStdin ? "stdin.rejects" : "\(path).rejects")
-        self.rejects = RejectsFile(path: rejectsPath)
-        self.checkpointKey = isStdin ? nil : Array("import:\(Self.canonical(path))".utf8)
-        self.start = Checkpoint(offset: 0, line: 0, rejectsLength: options.appendRejects ? self.rejects.currentLength() : 0, fingerprint: 0)
-        self.rejectsLength = self.start.rejectsLength
-        self.bytesDone = 0
+        self.rejects = RejectsFile(path: options.rejectsPath ?? (isStdin ? "stdin.rejects" : "\(path).rejects"))
+        // Only a regular file can be proven the same on a later run.
+        self.checkpointKey = self.totalBytes == nil ? nil : Array("import:\(Self.canonical(path))".utf8)
         self.lastProgress = self.started
     }
 
-    /// Continues from a checkpoint of this very file, if one matches.
+    /// Continues from the checkpoint an earlier run left, if it provably covers a prefix of this
+    /// very input; else starts over. Then makes sure the rejects file may be written.
     func resume() throws {
-        guard let checkpointKey, self.options.resume, let saved = try self.store.checkpoint(checkpointKey) else { return }
-        guard saved.fingerprint == DumpImporter.fingerprint(self.input, upTo: saved.offset), self.totalBytes.map({ $0 >= saved.offset }) ?? true else {
-            self.report("\(self.name): the checkpoint of an earlier import does not match this file; importing from the start")
-            return
+        var resumed = false
+        if let checkpointKey, self.options.resume, let found = try self.store.checkpoint(checkpointKey) {
+            if let saved = found, try self.covers(saved) {
+                self.start = saved
+                try self.input.seek(to: saved.offset)
+                resumed = true
+            } else if found == nil {
+                self.report("\(self.name): the checkpoint of an earlier import is from an older release; importing from the start (lines already recorded are skipped as duplicates)")
+            } else {
+                self.report("\(self.name): this file is not the one an earlier import's checkpoint covers (it changed before the checkpoint, or its rejects file did); importing from the start (lines already recorded are skipped as duplicates)")
+            }
         }
-        self.start = saved
-        self.rejectsLength = saved.rejectsLength
-        self.summary.resumedAfterLine = saved.line
-        self.bytesDone = saved.offset
-        try self.input.seek(to: saved.offset)
+        try self.rejects.checkUsable(existingContentIsOurs: resumed || self.options.appendRejects)
+        if !resumed, self.options.appendRejects { self.start.rejectsLength = self.rejects.currentLength() }
+        self.committed = self.start
+        self.summary.counts = self.start.counts
+        self.summary.resumedAfterLine = resumed ? self.start.line : 0
+    }
+
+    /// Whether `saved` covers the first bytes of this input, as they are now, and its rejects file
+    /// still holds what it counted.
+    private func covers(_ saved: Checkpoint) throws -> Bool {
+        guard let size = self.totalBytes, size >= saved.offset else { return false }
+        guard self.rejects.currentLength() >= saved.rejectsLength else { return false }
+        return try PrefixHash.of(self.input, upTo: saved.offset) == saved.prefixHash
     }
 
     /// Starts the parser thread: it fills batches (at most two waiting, so memory stays flat) while
@@ -96,22 +111,26 @@ private final class ImportRun {
         let queue = BatchQueue<ImportLine>(capacity: 2)
         let parser = Thread { [options = self.options, start = self.start, input = self.input] in
             defer { queue.markProducerDone() }
-            var reader = LineReader(file: input, maxLineBytes: options.maxLineBytes, startOffset: start.offset)
+            var reader = LineReader(file: input, maxLineBytes: options.maxLineBytes, startOffset: start.offset, hash: start.prefixHash)
             var number = start.line
             var batch: [ImportLine] = []
             batch.reserveCapacity(options.linesPerCommit)
             do {
-                while let line = try reader.next() {
+                while let read = try reader.next() {
                     number += 1
-                    switch line {
-                    case .tooLong(let prefix):
-                        batch.append(ImportLine(
-                            number: number, text: prefix, end: reader.offset,
-                            rejectedBecause: "line longer than \(options.maxLineBytes) bytes (its first \(prefix.count) bytes are kept in the rejects file)"))
+                    var line: ImportLine
+                    switch read {
+                    case .tooLong(let spill, let offset, let length):
+                        line = ImportLine(
+                            number: number, text: .spilled(spill, offset: offset, length: length), end: reader.offset,
+                            rejectedBecause: "line of \(length) bytes, over the limit of \(options.maxLineBytes) (kept whole in the rejects file)")
                     case .line(let bytes):
-                        batch.append(ImportLine(number: number, text: bytes, end: reader.offset, format: options.format))
+                        line = ImportLine(number: number, text: bytes, end: reader.offset, format: options.format)
                     }
+                    line.endHash = reader.hash
+                    batch.append(line)
                     if batch.count >= options.linesPerCommit {
+                        _ = reader.takeSpill()  // the next batch's over-long lines go to a spill file of their own
                         guard queue.put(.batch(batch)) else { return }
                         batch.removeAll(keepingCapacity: true)
                     }
@@ -127,13 +146,21 @@ private final class ImportRun {
         return queue
     }
 
+    /// Why a batch stopped early.
+    private enum Stop {
+        /// At a rejected line under `strict`: nothing of it is committed, nor the checkpoint past it.
+        case strict(at: Int)
+        /// At the rejected line that reached `maxRejects`: it is kept aside as any reject.
+        case maxRejects(at: Int)
+    }
+
     /// Commits one batch of lines with its checkpoint, then counts and reports them.
     func commit(_ batch: [ImportLine]) throws {
-        self.summary.linesRead += batch.count
-        self.bytesDone = batch.last?.end ?? self.bytesDone
-        let (outcomes, newLength) = try self.apply(batch)
-        self.rejectsLength = newLength
+        let (outcomes, stop, checkpoint) = try self.apply(batch)
+        self.committed = checkpoint
         for (line, outcome) in zip(batch, outcomes) {
+            self.summary.linesRead += 1
+            self.summary.linesReadThisRun += 1
             self.summary.webhookPartsSkipped += line.partsSkipped
             switch outcome {
             case .imported: self.summary.imported += 1
@@ -144,39 +171,51 @@ private final class ImportRun {
                 self.report("\(self.name):\(line.number): \(reason)")
             }
         }
-        if outcomes.count < batch.count || (self.options.strict && self.summary.rejected > 0)
-            || self.options.maxRejects.map({ self.summary.rejected >= $0 }) == true {
-            self.summary.stoppedEarly = true
-        }
+        if stop != nil { self.summary.stoppedEarly = true }
         self.reportProgress()
     }
 
-    /// One write transaction: the lines up to the first stop, their rejects synced, the checkpoint.
-    private func apply(_ batch: [ImportLine]) throws -> ([ImportLine.Outcome], Int) {
-        let (strict, maxRejects, rejectsSoFar, startLength) = (self.options.strict, self.options.maxRejects, self.summary.rejected, self.rejectsLength)
-        return try self.store.write { writer -> ([ImportLine.Outcome], Int) in
+    /// One write transaction: the lines up to a stop, their rejects synced, and the checkpoint after
+    /// the last line committed.
+    private func apply(_ batch: [ImportLine]) throws -> ([ImportLine.Outcome], Stop?, Checkpoint) {
+        let (strict, maxRejects, before) = (self.options.strict, self.options.maxRejects, self.committed)
+        return try self.store.write { writer -> ([ImportLine.Outcome], Stop?, Checkpoint) in
             // This body may run again (map growth): the rejects file goes back to where it was.
-            try self.rejects.truncate(to: startLength)
+            try self.rejects.truncate(to: before.rejectsLength)
             var outcomes: [ImportLine.Outcome] = []
             outcomes.reserveCapacity(batch.count)
-            var rejected = rejectsSoFar
-            for line in batch {
+            var checkpoint = before
+            var stop: Stop?
+            for (index, line) in batch.enumerated() {
                 let outcome = try line.apply(writer)
                 outcomes.append(outcome)
                 if outcome.isRejected {
                     try self.rejects.append(line.text)
-                    rejected += 1
-                    if strict || maxRejects.map({ rejected >= $0 }) == true { break }
+                    if strict {
+                        stop = .strict(at: index)
+                        break
+                    }
+                }
+                checkpoint.counts.count(outcome, partsSkipped: line.partsSkipped)
+                checkpoint.offset = line.end
+                checkpoint.line = line.number
+                checkpoint.prefixHash = line.endHash
+                if outcome.isRejected, let maxRejects, checkpoint.counts.rejected >= max(maxRejects, 1) {
+                    stop = .maxRejects(at: index)
+                    break
                 }
             }
             let length = try self.rejects.sync()
-            if let checkpointKey = self.checkpointKey {
-                let last = batch[outcomes.count - 1]
-                try writer.saveCheckpoint(
-                    checkpointKey,
-                    Checkpoint(offset: last.end, line: last.number, rejectsLength: length, fingerprint: DumpImporter.fingerprint(self.input, upTo: last.end)))
+            if case .strict = stop {
+                // The stopping line is reported and kept aside, but the checkpoint ends before it:
+                // the same import run again, once the line is fixed, goes on from it.
+            } else {
+                checkpoint.rejectsLength = length
             }
-            return (outcomes, length)
+            if let checkpointKey = self.checkpointKey, checkpoint != before {
+                try writer.saveCheckpoint(checkpointKey, checkpoint)
+            }
+            return (outcomes, stop, checkpoint)
         }
     }
 
@@ -186,17 +225,13 @@ private final class ImportRun {
         guard now - self.lastProgress >= 0.25 else { return }
         self.lastProgress = now
         progress(ImportProgress(
-            bytesRead: self.bytesDone, totalBytes: self.totalBytes, linesRead: self.summary.linesRead, rejected: self.summary.rejected,
+            bytesRead: self.committed.offset, totalBytes: self.totalBytes, linesRead: self.summary.linesRead, rejected: self.summary.rejected,
             elapsed: now - self.started))
     }
 
-    /// The summary; lines read after an early stop were not taken, so count only what was applied.
     func summarize() -> ImportSummary {
-        if self.summary.stoppedEarly {
-            self.summary.linesRead = self.summary.imported + self.summary.duplicates + self.summary.skipped + self.summary.rejected
-        }
-        self.summary.bytesRead = self.bytesDone - self.start.offset
-        self.summary.rejectsPath = self.summary.rejected > 0 || self.rejectsLength > 0 ? self.rejects.path : nil
+        self.summary.bytesRead = self.committed.offset - self.start.offset
+        self.summary.rejectsPath = self.summary.rejected > 0 ? self.rejects.path : nil
         self.summary.elapsed = DumpImporter.now() - self.started
         return self.summary
     }
@@ -208,20 +243,23 @@ private final class ImportRun {
     }
 }
 
+extension ImportCounts {
+    mutating func count(_ outcome: ImportLine.Outcome, partsSkipped: Int) {
+        self.linesRead += 1
+        self.webhookPartsSkipped += partsSkipped
+        switch outcome {
+        case .imported: self.imported += 1
+        case .duplicate: self.duplicates += 1
+        case .skipped: self.skipped += 1
+        case .rejected: self.rejected += 1
+        }
+    }
+}
+
 extension DumpImporter {
     static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    /// A hash of the file's first bytes up to `offset` (at most 64 KiB), so a checkpoint is used only
-    /// for the file it was made for.
-    static func fingerprint(_ file: SystemFile, upTo offset: Int) -> UInt64 {
-        let n = min(offset, 64 << 10)
-        guard let bytes = try? file.read(count: n, at: 0), bytes.count == n else { return 0 }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
     }
 }

@@ -9,12 +9,21 @@ struct ImportLine: @unchecked Sendable {
         case skip
     }
 
+    /// A line's bytes, as the rejects file takes them: in memory, or (over the length limit) in
+    /// the batch's spill file.
+    enum Text {
+        case bytes([UInt8])
+        case spilled(SpillFile, offset: Int, length: Int)
+    }
+
     /// Its 1-based number in the input.
     var number: Int
     /// Its bytes, without the newline (for the rejects file).
-    var text: [UInt8]
+    var text: Text
     /// The input offset just after it.
     var end: Int
+    /// The hash of the input's bytes up to `end` (for the checkpoint).
+    var endHash = PrefixHash()
     var content: Content
     /// Parts of a webhook delivery skipped (not errors).
     var partsSkipped = 0
@@ -32,7 +41,7 @@ struct ImportLine: @unchecked Sendable {
     /// Parses `text` in `format`; blank lines are skipped.
     init(number: Int, text: [UInt8], end: Int, format: DumpFormat) {
         self.number = number
-        self.text = text
+        self.text = .bytes(text)
         self.end = end
         self.content = .skip
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
@@ -64,28 +73,25 @@ struct ImportLine: @unchecked Sendable {
     }
 
     /// A line rejected before parsing (over the length limit).
-    init(number: Int, text: [UInt8], end: Int, rejectedBecause reason: String) {
+    init(number: Int, text: Text, end: Int, rejectedBecause reason: String) {
         self.number = number
         self.text = text
         self.end = end
         self.content = .reject(reason)
     }
 
-    /// Records the line's events (validated by the parser) in the writer's transaction.
+    /// Records the line's events (validated by the parser) in the writer's transaction. A line is
+    /// one unit: when one event of a webhook delivery is rejected, none of the delivery is recorded.
     func apply(_ writer: StoreWriter) throws -> Outcome {
         switch self.content {
         case .skip: return .skipped
         case .reject(let reason): return .rejected(reason)
         case .items(let items):
-            var recorded = 0
-            for item in items {
-                switch try writer.record(item, validated: true) {
-                case .recorded: recorded += 1
-                case .duplicate: break
-                case .rejected(let error): return .rejected(error.description)
-                }
+            switch try writer.recordAllOrNothing(items) {
+            case .recorded: return .imported
+            case .duplicate: return .duplicate
+            case .rejected(let error): return .rejected(error.description)
             }
-            return recorded > 0 ? .imported : .duplicate
         }
     }
 }

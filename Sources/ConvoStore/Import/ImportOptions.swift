@@ -16,9 +16,12 @@ public struct ImportOptions: Sendable {
     public var rejectsPath: String?
     /// Append to the rejects file instead of starting it afresh (several inputs sharing one file).
     public var appendRejects = false
-    /// Stop at the first rejected line (the lines before it are committed, nothing of it).
+    /// Stop at the first rejected line: the lines before it are committed, nothing of it, and the
+    /// checkpoint ends before it, so that the same import run again (after the line is fixed) goes
+    /// on from it.
     public var strict = false
-    /// Stop after this many rejected lines.
+    /// Stop at the rejected line that brings the import's rejects to this many (0 stops at the first,
+    /// like `strict` but keeping that line aside as a reject).
     public var maxRejects: Int?
     /// Continue from the checkpoint a killed or finished import of the same file left (`--restart` turns it off).
     public var resume = true
@@ -47,9 +50,11 @@ public struct ImportProgress: Sendable, Hashable {
     public var elapsed: Double
 }
 
-/// What an import did; `imported + duplicates + skipped + rejected == linesRead`.
+/// What an import did; `imported + duplicates + skipped + rejected == linesRead`. The counts are
+/// those of the whole import: a resumed run adds its own to those of the runs before it, so the
+/// summary of an import killed and resumed equals that of one uninterrupted import.
 public struct ImportSummary: Sendable, Hashable {
-    /// Lines read in this run (including blank ones).
+    /// Lines read (including blank ones).
     public var linesRead = 0
     /// Lines whose events were recorded.
     public var imported = 0
@@ -61,6 +66,8 @@ public struct ImportSummary: Sendable, Hashable {
     public var rejected = 0
     /// Parts of webhook deliveries skipped (other fields, other message shapes), not errors.
     public var webhookPartsSkipped = 0
+    /// Lines read in this run.
+    public var linesReadThisRun = 0
     /// Bytes read in this run.
     public var bytesRead = 0
     /// The line after which this run resumed (0: from the start).
@@ -69,7 +76,31 @@ public struct ImportSummary: Sendable, Hashable {
     public var stoppedEarly = false
     /// Where rejected lines went, if any were.
     public var rejectsPath: String?
-    /// Seconds the run took.
+    /// Seconds this run took.
     public var elapsed: Double = 0
+
+    var counts: ImportCounts {
+        get {
+            ImportCounts(linesRead: self.linesRead, imported: self.imported, duplicates: self.duplicates, skipped: self.skipped,
+                         rejected: self.rejected, webhookPartsSkipped: self.webhookPartsSkipped)
+        }
+        set {
+            self.linesRead = newValue.linesRead
+            self.imported = newValue.imported
+            self.duplicates = newValue.duplicates
+            self.skipped = newValue.skipped
+            self.rejected = newValue.rejected
+            self.webhookPartsSkipped = newValue.webhookPartsSkipped
+        }
+    }
 }
 
+/// The line counts of an import, kept in its checkpoint.
+struct ImportCounts: Equatable {
+    var linesRead = 0
+    var imported = 0
+    var duplicates = 0
+    var skipped = 0
+    var rejected = 0
+    var webhookPartsSkipped = 0
+}

@@ -64,6 +64,18 @@ final class Recorder {
         return sla
     }
 
+    /// Runs `body` so that what it records is undone when it throws, while the transaction goes
+    /// on: a nested transaction, and the recorder's own counters and caches restored with it.
+    func atomically<T>(_ body: () throws -> T) throws -> T {
+        let saved = (self.nextConversation, self.nextSeq, self.pendingStatuses, self.slaCache, self.hasSLAOverrides)
+        do {
+            return try self.txn.nested(body)
+        } catch {
+            (self.nextConversation, self.nextSeq, self.pendingStatuses, self.slaCache, self.hasSLAOverrides) = saved
+            throw error
+        }
+    }
+
     // MARK: Events
 
     /// Records an event of history. `validated`: its limits were already checked (by a dump parser),

@@ -55,6 +55,30 @@ public struct StoreWriter {
         }
     }
 
+    /// Records the events of one input line (a native line, a webhook delivery) all or nothing:
+    /// when one is rejected, what the others wrote is undone (a nested transaction) and the whole is
+    /// rejected with that event's error; `.recorded` if any event changed the store. Their limits must have been checked.
+    package func recordAllOrNothing(_ items: [WebhookItem]) throws -> RecordResult {
+        // One event: a rejected one writes nothing, so no nested transaction is needed.
+        if items.count == 1 { return try self.record(items[0], validated: true) }
+        struct Rejected: Error { let error: ConvoStoreError }
+        do {
+            return try self.recorder.atomically {
+                var recorded = 0
+                for item in items {
+                    switch try self.record(item, validated: true) {
+                    case .recorded: recorded += 1
+                    case .duplicate: break
+                    case .rejected(let error): throw Rejected(error: error)
+                    }
+                }
+                return recorded > 0 ? .recorded : .duplicate
+            }
+        } catch let rejected as Rejected {
+            return .rejected(rejected.error)
+        }
+    }
+
     /// Saves an import checkpoint in this transaction.
     func saveCheckpoint(_ key: [UInt8], _ checkpoint: Checkpoint) throws {
         try self.recorder.saveCheckpoint(key, checkpoint)
