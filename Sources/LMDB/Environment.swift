@@ -129,6 +129,7 @@ public final class Environment: @unchecked Sendable {
             if options.writeMap { flags |= UInt32(MDB_WRITEMAP) }
             if options.readOnly { flags |= UInt32(MDB_RDONLY) }
             if options.noReadAhead { flags |= UInt32(MDB_NORDAHEAD) }
+            if !options.readOnly { try Self.allocateLockFile(directory: canonicalPath, maxReaders: options.maxReaders, mode: options.fileMode) }
             try check(mdb_env_open(env, canonicalPath, flags, options.fileMode), "mdb_env_open \(canonicalPath)")
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "mdb_reader_check")
@@ -229,7 +230,7 @@ public final class Environment: @unchecked Sendable {
                 if rc == MDB_MAP_FULL {
                     mapFull = true
                 } else if rc != MDB_SUCCESS {
-                    commitError = LMDBError(returnCode: rc, operation: "mdb_txn_commit")
+                    commitError = self.commitFailure(rc)
                 }
             } else {
                 mdb_txn_abort(raw)
@@ -318,6 +319,41 @@ public final class Environment: @unchecked Sendable {
     }
 
     // MARK: Internals
+
+    /// Gives `lock.mdb` real blocks before LMDB maps it. LMDB sizes the lock file with `ftruncate`,
+    /// which on a full filesystem succeeds with a sparse file; the first store into the map then
+    /// dies with SIGBUS. Allocated first, a full disk is an error here instead. The size is LMDB's
+    /// own: `(maxReaders - 1) * sizeof(MDB_reader) + sizeof(MDB_txninfo)` (64 and 192 bytes on
+    /// 64-bit Linux with POSIX mutexes); a larger file would only give more reader slots.
+    private static func allocateLockFile(directory: String, maxReaders: UInt32, mode: mode_t) throws {
+        let path = directory + "/lock.mdb"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LMDBError(returnCode: errno, operation: "open \(path)") }
+        defer { Glibc.close(fd) }
+        let size = (Int(maxReaders) - 1) * 64 + 192
+        let rc = posix_fallocate(fd, 0, off_t(size))
+        guard rc == 0 else {
+            throw LMDBError(
+                .system(errno: rc), operation: "allocate \(path)",
+                message: rc == ENOSPC ? "no space left on device for the store's lock file: free some space and try again" : String(cString: strerror(rc)))
+        }
+    }
+
+    /// A failed commit, said plainly. LMDB reports a short write (what a filling disk gives) as EIO;
+    /// when the filesystem is in fact full, say so.
+    private func commitFailure(_ rc: Int32) -> LMDBError {
+        var free: UInt64 = .max
+        var info = statvfs()
+        if statvfs(self.path, &info) == 0 { free = UInt64(info.f_bavail) * UInt64(info.f_frsize) }
+        let full = rc == ENOSPC || rc == EDQUOT || (rc == EIO && free < 1 << 20)
+        guard full || rc == EFBIG else { return LMDBError(returnCode: rc, operation: "mdb_txn_commit") }
+        let what = rc == EFBIG
+            ? "the file size limit was reached (ulimit -f)"
+            : "no space left on device (\(free == .max ? "unknown" : "\(free) bytes") free for \(self.path))"
+        return LMDBError(
+            .system(errno: rc == EIO ? ENOSPC : rc), operation: "mdb_txn_commit",
+            message: "\(what): this commit was not written; earlier commits are intact")
+    }
 
     private func beginRead() throws -> OpaquePointer {
         while true {

@@ -205,6 +205,7 @@ public final class WriteTransaction: ReadTransaction {
     ///
     /// The corresponding C functions are `mdb_txn_begin` with this transaction as the parent,
     /// `mdb_txn_commit` and `mdb_txn_abort`.
+    @discardableResult
     public func nested<T>(_ body: () throws -> T) throws -> T {
         self.checkLive()
         precondition(self.openCursors == 0, "a nested transaction began while a cursor of its parent was open")

@@ -81,7 +81,7 @@ struct Checker {
 
         for (messageKey, message) in messages {
             if try self.txn.value(self.db.messageIDs, key: Keys.messageID(business: key.business, id: message.id)) != messageKey.encoded {
-                self.problem("\(label): message \(String(utf8Bytes: message.id)) is missing from messageIDs or points elsewhere")
+                self.problem("\(label): message \(Display.quoted(String(utf8Bytes: message.id))) is missing from messageIDs or points elsewhere")
             }
             guard message.direction == .outbound else { continue }
             // Every outbound's class and charge.
@@ -89,13 +89,13 @@ struct Checker {
                 derived, at: messageKey.at, controls: controls.isEmpty ? nil : controls, freeWindowStart: derived.freeWindowStart)
             let outcome = SendRules.classify(isTemplate: message.isTemplate, category: message.category, context: context)
             if message.outcome != outcome {
-                self.problem("\(label): message \(String(utf8Bytes: message.id)) is classed \(Self.name(message.outcome)), the rules say \(Self.name(outcome))")
+                self.problem("\(label): message \(Display.quoted(String(utf8Bytes: message.id))) is classed \(Self.name(message.outcome)), the rules say \(Self.name(outcome))")
             }
             let billingKey = Keys.billing(business: key.business, at: messageKey.at, seq: messageKey.seq)
             let want = BillingEntry(outcome: outcome, amount: self.reader.amount(for: outcome), conversation: record.id)
             let got = try self.txn.get(self.db.billing, key: billingKey).map { try BillingEntry(decoding: $0) }
             if got != want {
-                self.problem("\(label): the billing entry of \(String(utf8Bytes: message.id)) is \(got.map { "\(Self.name($0.outcome)), \($0.amount) micros" } ?? "missing"), expected \(Self.name(outcome)), \(want.amount) micros")
+                self.problem("\(label): the billing entry of \(Display.quoted(String(utf8Bytes: message.id))) is \(got.map { "\(Self.name($0.outcome)), \($0.amount) micros" } ?? "missing"), expected \(Self.name(outcome)), \(want.amount) micros")
             }
         }
         self.expected.messages += messages.count

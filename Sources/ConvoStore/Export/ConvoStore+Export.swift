@@ -32,3 +32,19 @@ extension ConvoStore {
         }
     }
 }
+
+extension ConvoStore {
+    /// Writes the whole store as a native dump to `file`, checking every write.
+    package func export(to file: SystemFile) throws {
+        var out = LineWriter(file)
+        try self.export { line in try out.line(line) }
+        try out.flush()
+    }
+
+    /// Writes the whole store as a native dump to the file at `path`, safely: into a new file beside
+    /// it, readable only by its owner (a dump holds message bodies), flushed to disk, then renamed
+    /// over `path`. A failed export leaves whatever was at `path` as it was.
+    public func export(toFile path: String) throws {
+        try SystemFile.replaceAtomically(path) { file in try self.export(to: file) }
+    }
+}

@@ -28,7 +28,7 @@ enum JSONValue: Equatable {
         }
     }
 
-    /// The value of `key` in an object (the last one if repeated), or nil.
+    /// The value of `key` in an object, or nil (the parser rejects repeated keys).
     subscript(key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         return fields.last(where: { $0.0 == key })?.1
@@ -104,6 +104,7 @@ struct JSONParser {
     private mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
         self.i += 1
         var fields: [(String, JSONValue)] = []
+        var names = Set<String>()  // used once an object has 8 fields; a linear search before
         self.skipSpace()
         if self.i < self.bytes.count, self.bytes[self.i] == UInt8(ascii: "}") {
             self.i += 1
@@ -112,7 +113,17 @@ struct JSONParser {
         while true {
             self.skipSpace()
             guard self.i < self.bytes.count, self.bytes[self.i] == UInt8(ascii: "\"") else { throw self.fail("expected a field name") }
+            let keyStart = self.i
             let key = try self.string()
+            // A field given twice is ambiguous (which one counts?): rejected, not resolved silently.
+            let repeated: Bool
+            if fields.count < 8 {
+                repeated = fields.contains { $0.0 == key }
+            } else {
+                if names.isEmpty { names = Set(fields.map(\.0)) }
+                repeated = !names.insert(key).inserted
+            }
+            if repeated { throw JSONParseError(column: keyStart + 1, reason: "duplicate field \(Display.quoted(key))") }
             self.skipSpace()
             guard self.i < self.bytes.count, self.bytes[self.i] == UInt8(ascii: ":") else { throw self.fail("expected ':'") }
             self.i += 1

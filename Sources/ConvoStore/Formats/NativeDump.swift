@@ -39,7 +39,7 @@ package enum NativeDump {
         }
         guard case .object = value else { throw DumpLineError("line is \(value.typeName), not a JSON object") }
         if let version = value["convostore_dump"], value["type"] == nil {
-            guard version == .integer(1) else { throw DumpLineError("convostore_dump: unsupported version \(version)") }
+            guard version == .integer(1) else { throw DumpLineError("convostore_dump: unsupported version (this build reads version 1)") }
             return .header
         }
         let type = try value.string("type", at: nil)
@@ -47,7 +47,7 @@ package enum NativeDump {
         case "message": return .event(.message(try message(value)))
         case "status": return .event(.status(try status(value)))
         case "control": return .event(.control(try control(value)))
-        default: throw DumpLineError("type: unknown type \"\(type)\" (message, status or control)")
+        default: throw DumpLineError("type: unknown type \(Display.quoted(type)) (message, status or control)")
         }
     }
 
@@ -59,21 +59,24 @@ package enum NativeDump {
     static func message(_ v: JSONValue) throws(DumpLineError) -> Message {
         let directionName = try v.string("direction", at: nil)
         guard let direction = Direction(name: directionName) else {
-            throw DumpLineError("direction: \"\(directionName)\" is not in or out")
+            throw DumpLineError("direction: \(Display.quoted(directionName)) is not in or out")
         }
         let kind = try v.optionalString("kind", at: nil) ?? "text"
         var category: TemplateCategory?
         if let name = try v.optionalString("category", at: nil) {
             guard let parsed = TemplateCategory(name: name) else {
-                throw DumpLineError("category: \"\(name)\" is not marketing, utility or authentication")
+                throw DumpLineError("category: \(Display.quoted(name)) is not marketing, utility or authentication")
             }
             category = parsed
         }
         if kind == "template", category == nil { throw DumpLineError("category: required when kind is template") }
         var body: [UInt8]?
         var bodyIsText = true
-        if let text = try v.optionalString("body", at: nil) { body = Array(text.utf8) }
-        if let encoded = try v.optionalString("body_b64", at: nil) {
+        let text = try v.optionalString("body", at: nil)
+        let encoded = try v.optionalString("body_b64", at: nil)
+        if text != nil && encoded != nil { throw DumpLineError("body_b64: a message has body or body_b64, not both") }
+        if let text { body = Array(text.utf8) }
+        if let encoded {
             guard let bytes = Base64.decode(encoded) else { throw DumpLineError("body_b64: not valid base64") }
             body = bytes
             bodyIsText = false
@@ -95,7 +98,7 @@ package enum NativeDump {
     static func status(_ v: JSONValue) throws(DumpLineError) -> StatusUpdate {
         let name = try v.string("status", at: nil)
         guard let status = MessageStatus(name: name) else {
-            throw DumpLineError("status: \"\(name)\" is not sent, delivered, read or failed")
+            throw DumpLineError("status: \(Display.quoted(name)) is not sent, delivered, read or failed")
         }
         let update = StatusUpdate(business: try v.string("business", at: nil), messageID: try v.string("id", at: nil), status: status, at: try time(v))
         do { try Limits.validate(update) } catch { throw DumpLineError(error.description) }
@@ -104,9 +107,9 @@ package enum NativeDump {
 
     static func control(_ v: JSONValue) throws(DumpLineError) -> Control {
         let by = try v.string("by", at: nil)
-        guard let actor = Actor(name: by) else { throw DumpLineError("by: \"\(by)\" is not customer or business") }
+        guard let actor = Actor(name: by) else { throw DumpLineError("by: \(Display.quoted(by)) is not customer or business") }
         let name = try v.string("action", at: nil)
-        guard let action = ControlAction(name: name) else { throw DumpLineError("action: unknown action \"\(name)\"") }
+        guard let action = ControlAction(name: name) else { throw DumpLineError("action: unknown action \(Display.quoted(name))") }
         let control = Control(business: try v.string("business", at: nil), customer: try v.string("customer", at: nil), actor: actor, action: action, at: try time(v))
         do { try Limits.validate(control) } catch { throw DumpLineError(error.description) }
         return control
@@ -119,7 +122,7 @@ package enum NativeDump {
             guard ms >= 0 else { throw DumpLineError("at: \(ms) is negative (epoch milliseconds)") }
             return ms
         case .string(let text):
-            guard let ms = Timestamp.parseRFC3339(text) else { throw DumpLineError("at: \"\(text)\" is not an RFC 3339 time or epoch milliseconds") }
+            guard let ms = Timestamp.parseRFC3339(text) else { throw DumpLineError("at: \(Display.quoted(text)) is not an RFC 3339 time or epoch milliseconds") }
             return ms
         default:
             throw DumpLineError("at: must be integer epoch milliseconds or an RFC 3339 string, got \(value.typeName)")

@@ -7,6 +7,21 @@ public enum Timestamp {
         return self.parseRFC3339(text)
     }
 
+    /// Parses a time a person gave (a command-line argument, a query string): epoch milliseconds or
+    /// RFC 3339, within ``Limits/times``, or throws a reason that says which of those it is not.
+    public static func parseArgument(_ text: String, field: String) throws(ConvoStoreError) -> Int64 {
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard let ms = Int64(text) else { throw .invalidField(field: field, reason: "\(Display.safe(text)) is after 9999-12-31 (epoch milliseconds)") }
+            try Limits.checkTime(ms, field: field)
+            return ms
+        }
+        guard let ms = self.parseRFC3339(text) else {
+            throw .invalidField(field: field, reason: "\(Display.quoted(text)) is not epoch milliseconds or an RFC 3339 time such as 2025-07-01T10:00:00Z")
+        }
+        try Limits.checkTime(ms, field: field)
+        return ms
+    }
+
     /// Parses an RFC 3339 date-time such as `2025-07-01T10:05:00Z` or `2025-07-01T12:05:00.250+02:00`.
     public static func parseRFC3339(_ text: String) -> Int64? {
         let b = Array(text.utf8)

@@ -271,9 +271,9 @@ extension JSONValue {
         switch value {
         case .string(let text):
             guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw DumpLineError("\(fieldPath): \"\(text)\" is not Unix time in seconds")
+                throw DumpLineError("\(fieldPath): \(Display.quoted(text)) is not Unix time in seconds")
             }
-            guard let parsed = Int64(text), parsed <= maxUnixSeconds else { throw Self.tooLate(text, at: fieldPath) }
+            guard let parsed = Int64(text), parsed <= maxUnixSeconds else { throw Self.tooLate(Display.safe(text), at: fieldPath) }
             seconds = parsed
         case .integer(let n):
             guard n >= 0 else { throw DumpLineError("\(fieldPath): \(n) is negative (Unix time in seconds)") }

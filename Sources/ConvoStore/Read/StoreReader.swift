@@ -37,65 +37,12 @@ public struct StoreReader {
     /// The price of an outcome under the store's rate card.
     public func amount(for outcome: SendOutcome) -> Int64 { self.reader.amount(for: outcome) }
 
-    /// Conversations overdue at `asOf` (R2), by (replyDueAt, business, customer).
-    public func overdue(asOf: Int64, business: String? = nil, limit: Int = .max) throws -> [WaitingConversation] {
-        if let business {
-            return try self.waiting(business: business, dueAtOrBefore: asOf, limit: limit)
-        }
-        return try self.waitingByTime(from: .unbounded, to: .exclusive(Keys.time(asOf + 1)), limit: limit)
-    }
-
-    /// Conversations whose reply fell due in `(after, until]` (R2), by (replyDueAt, business, customer).
-    public func newlyOverdue(after: Int64, until: Int64, limit: Int = .max) throws -> [WaitingConversation] {
-        guard after < until else { return [] }
-        return try self.waitingByTime(from: .inclusive(Keys.time(after + 1)), to: .exclusive(Keys.time(until + 1)), limit: limit)
-    }
-
-    /// A business's waiting conversations by reply due time, overdue or not: an agent's inbox.
-    public func inbox(business: String, limit: Int = .max) throws -> [WaitingConversation] {
-        try self.waiting(business: business, dueAtOrBefore: .max - 1, limit: limit)
-    }
-
-    /// Conversations whose window closes in `[from, to)` (R2), by (windowExpiresAt, business, customer).
-    public func windowsClosing(from: Int64, to: Int64, business: String? = nil, limit: Int = .max) throws -> [ClosingWindow] {
-        guard from < to else { return [] }
-        var out: [ClosingWindow] = []
-        if let business {
-            let b = [UInt8](utf8: business)
-            try self.txn.forEach(
-                self.db.expiryByBusiness, from: .inclusive(Keys.businessTimeBound(business: b, time: from)),
-                to: .exclusive(Keys.businessTimeBound(business: b, time: to))
-            ) { key, _ in
-                let entry = try Keys.decodeByBusiness(key, database: "expiryByBusiness")
-                out.append(ClosingWindow(business: business, customer: entry.customer, windowExpiresAt: entry.time))
-                return out.count < limit
-            }
-            return out
-        }
-        try self.txn.forEach(self.db.expiryByTime, from: .inclusive(Keys.time(from)), to: .exclusive(Keys.time(to))) { key, _ in
-            let entry = try Keys.decodeByTime(key, database: "expiryByTime")
-            out.append(ClosingWindow(business: entry.business, customer: entry.customer, windowExpiresAt: entry.time))
-            return out.count < limit
-        }
-        return out
-    }
-
-    /// Counts of the overdue index up to `asOf` without building results (for benchmarks and dashboards).
-    public func countOverdue(asOf: Int64) throws -> Int {
-        var count = 0
-        try self.txn.forEach(self.db.dueByTime, to: .exclusive(Keys.time(asOf + 1))) { _, _ in
-            count += 1
-            return true
-        }
-        return count
-    }
-
     /// Charges and violations of a business's outbound messages with time in `[from, to)` (R4).
     public func billing(business: String, from: Int64? = nil, to: Int64? = nil) throws -> BillingSummary {
         var summary = BillingSummary(business: business, from: from, to: to)
         let b = [UInt8](utf8: business)
-        let lower = Keys.businessTimeBound(business: b, time: max(0, from ?? 0))
-        let upper: KeyBound = to.map { .exclusive(Keys.businessTimeBound(business: b, time: max(0, $0))) } ?? .exclusive(Keys.business(b) + [0xFF])
+        let lower = Keys.businessTimeBound(business: b, time: Limits.clampQuery(from ?? 0))
+        let upper: KeyBound = to.map { .exclusive(Keys.businessTimeBound(business: b, time: Limits.clampQuery($0))) } ?? .exclusive(Keys.business(b) + [0xFF])
         try self.txn.forEach(self.db.billing, from: .inclusive(lower), to: upper) { _, value in
             let entry = try BillingEntry(decoding: value)
             switch entry.outcome {
@@ -131,35 +78,4 @@ public struct StoreReader {
         page.sort { $0.position > $1.position }
         return Array(page.prefix(limit))
     }
-
-    // MARK: Index walks
-
-    private func waitingByTime(from: KeyBound, to: KeyBound, limit: Int) throws -> [WaitingConversation] {
-        var out: [WaitingConversation] = []
-        guard limit > 0 else { return out }
-        try self.txn.forEach(self.db.dueByTime, from: from, to: to) { key, value in
-            let entry = try Keys.decodeByTime(key, database: "dueByTime")
-            let waitingSince = try Keys.decodeWaitingSince(value, database: "dueByTime")
-            out.append(WaitingConversation(business: entry.business, customer: entry.customer, waitingSince: waitingSince, replyDueAt: entry.time))
-            return out.count < limit
-        }
-        return out
-    }
-
-    private func waiting(business: String, dueAtOrBefore: Int64, limit: Int) throws -> [WaitingConversation] {
-        var out: [WaitingConversation] = []
-        guard limit > 0 else { return out }
-        let b = [UInt8](utf8: business)
-        try self.txn.forEach(
-            self.db.dueByBusiness, from: .inclusive(Keys.business(b)),
-            to: .exclusive(Keys.businessTimeBound(business: b, time: dueAtOrBefore + 1))
-        ) { key, value in
-            let entry = try Keys.decodeByBusiness(key, database: "dueByBusiness")
-            let waitingSince = try Keys.decodeWaitingSince(value, database: "dueByBusiness")
-            out.append(WaitingConversation(business: business, customer: entry.customer, waitingSince: waitingSince, replyDueAt: entry.time))
-            return out.count < limit
-        }
-        return out
-    }
 }
-

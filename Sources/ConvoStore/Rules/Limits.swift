@@ -23,10 +23,20 @@ public enum Limits {
     /// every derived time (a time plus a window or an SLA of up to 366 days) stays far from overflow.
     public static let times: ClosedRange<Int64> = 0...253_402_300_799_999
 
+    /// The times a query may name, in epoch milliseconds: every stored time and every time derived
+    /// from one (a reply due or a window closing up to 366 days after the last accepted time).
+    public static let queryTimes: ClosedRange<Int64> = 0...(times.upperBound + 400 * 86_400_000)
+
+    /// `t` moved into ``queryTimes``: a query before 1970 or after 9999 asks about no stored event
+    /// beyond those at the range's ends, so it gets the same answer as at the end.
+    public static func clampQuery(_ t: Int64) -> Int64 {
+        min(max(t, queryTimes.lowerBound), queryTimes.upperBound)
+    }
+
     /// Throws unless `at` is in ``times``; the one check of a time, for events, queries and the command line.
     public static func checkTime(_ at: Int64, field: String = "at") throws(ConvoStoreError) {
         guard Self.times.contains(at) else {
-            throw .invalidField(field: field, reason: "time \(at) is outside 1970-01-01 to 9999-12-31 (epoch milliseconds)")
+            throw .invalidField(field: field, reason: "\(at) is outside 1970-01-01 to 9999-12-31 (epoch milliseconds)")
         }
     }
 

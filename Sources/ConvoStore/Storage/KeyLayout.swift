@@ -221,6 +221,6 @@ struct ConversationKey {
     }
 
     /// `business/customer`, for problem reports.
-    var label: String { "\(String(utf8Bytes: self.business))/\(String(utf8Bytes: self.customer))" }
+    var label: String { "\(Display.safe(String(utf8Bytes: self.business)))/\(Display.safe(String(utf8Bytes: self.customer)))" }
 }
 

@@ -31,9 +31,9 @@ public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible 
         case .invalidField(let field, let reason):
             return "\(field): \(reason)"
         case .conflictingMessage(let business, let id):
-            return "message id \(id) of business \(business) was already recorded with different content"
+            return "message id \(Display.quoted(id)) of business \(Display.quoted(business)) was already recorded with different content"
         case .businessBlockOutsideWindow(let business, let customer):
-            return "business \(business) may block \(customer) only while the customer's window is open"
+            return "business \(Display.quoted(business)) may block \(Display.quoted(customer)) only while the customer's window is open"
         case .corruptRecord(let database, let detail):
             return "corrupt record in \(database): \(detail); the store is damaged (check() lists what)"
         case .incompatibleStore(let detail):

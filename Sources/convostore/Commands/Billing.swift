@@ -1,0 +1,27 @@
+import ArgumentParser
+import ConvoStore
+
+struct Billing: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Charges and violations of a business's outbound messages in [T1, T2).")
+    @OptionGroup var store: StoreOption
+    @Option(help: "The business.") var business: String
+    @Option(help: "T1 (inclusive; default the beginning).", transform: Time.parse) var from: Time?
+    @Option(help: "T2 (exclusive; default no end).", transform: Time.parse) var to: Time?
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let db = try self.store.open()
+        let b = try db.billing(business: self.business, from: self.from?.millis, to: self.to?.millis)
+        var out = Output()
+        if self.json {
+            try out.line(OutputJSON.billing(b))
+        } else {
+            try out.line("business \(Display.safe(b.business)), from \(rfc3339(b.from)) to \(rfc3339(b.to))")
+            for category in TemplateCategory.allCases { try out.line("  charged \(category.name): \(b.charged[category] ?? 0)") }
+            try out.line("  free: \(b.free)")
+            for violation in Violation.allCases { try out.line("  violation \(violation.name): \(b.violations[violation] ?? 0)") }
+            try out.line("  amount (micros): \(b.amountMicros)")
+        }
+        try out.flush()
+    }
+}
