@@ -129,6 +129,9 @@ public final class Environment: @unchecked Sendable {
             if options.writeMap { flags |= UInt32(MDB_WRITEMAP) }
             if options.readOnly { flags |= UInt32(MDB_RDONLY) }
             if options.noReadAhead { flags |= UInt32(MDB_NORDAHEAD) }
+            if let reason = Self.reasonNotToOpen(directory: canonicalPath) {
+                throw LMDBError(.corrupted, operation: "mdb_env_open \(canonicalPath)", message: reason)
+            }
             if !options.readOnly { try Self.allocateLockFile(directory: canonicalPath, maxReaders: options.maxReaders, mode: options.fileMode) }
             try check(mdb_env_open(env, canonicalPath, flags, options.fileMode), "mdb_env_open \(canonicalPath)")
             var dead: Int32 = 0

@@ -1011,3 +1011,54 @@ private final class PageWalk {
         }
     }
 }
+
+// MARK: - The guard before mdb_env_open
+
+extension Environment {
+    /// Why liblmdb must not be asked to open the data file in `directory`, or nil when it may.
+    ///
+    /// `mdb_env_open` reads meta page 0, takes the page size from it, reads meta page 1 that far in,
+    /// and keeps the one with the higher transaction id, trusting its page size: a damaged one stops
+    /// the process (a page size of 0 divides by zero). This mirrors that choice from the raw bytes and
+    /// refuses a page size liblmdb cannot have written, or a root past the end of the file.
+    static func reasonNotToOpen(directory: String) -> String? {
+        let path = directory + "/data.mdb"
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }  // a new store, or liblmdb reports the error itself
+        defer { Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let fileSize = Int(info.st_size)
+        if fileSize == 0 { return nil }  // a new file: liblmdb writes both meta pages
+        func meta(at offset: Int, index: Int) -> MetaPage? {
+            var raw = [UInt8](repeating: 0, count: Layout.metaSize)
+            let got = raw.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Layout.metaSize, off_t(offset)) }
+            guard got == Layout.metaSize else { return nil }
+            return raw.withUnsafeBytes { MetaPage(index: index, bytes: RawBytes(buffer: $0), offset: offset, fileSize: fileSize) }
+        }
+        // liblmdb refuses (MDB_INVALID, MDB_VERSION_MISMATCH) what lacks P_META, the magic or the version.
+        func acceptedByLMDB(_ m: MetaPage) -> Bool { m.flags & Layout.meta != 0 && m.magic == Layout.magic && m.version == Layout.dataVersion }
+        guard let first = meta(at: 0, index: 0), acceptedByLMDB(first) else { return nil }
+        var chosen = first
+        if first.isUsable, let second = meta(at: first.pageSize, index: 1), acceptedByLMDB(second), second.transactionID > first.transactionID {
+            chosen = second
+        }
+        guard chosen.isUsable else {
+            return "\(path): meta page \(chosen.index) has a damaged page size (\(chosen.pageSize)); LMDB would crash on it. "
+                + "Environment.verifyPages(ofDirectory:) lists the damage"
+        }
+        let pages = UInt64(fileSize / chosen.pageSize)
+        for (name, root) in [("free-page", chosen.freePages.root), ("main", chosen.main.root)] where root != Layout.noPage && root >= pages {
+            return "\(path): meta page \(chosen.index) puts the \(name) tree's root at page \(root), past the end of the file (\(pages) pages)"
+        }
+        return nil
+    }
+}
+
+extension ReadTransaction {
+    /// ``Environment/verifyPages(maxProblems:)`` for this transaction's snapshot: a caller that goes
+    /// on to read through liblmdb in the same transaction reads exactly the pages verified.
+    public func verifyPages(maxProblems: Int = 100) throws -> PageReport {
+        try PageVerification.run(directory: self.environment.path, snapshot: UInt64(self.id), maxProblems: maxProblems)
+    }
+}

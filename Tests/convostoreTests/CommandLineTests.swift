@@ -88,7 +88,7 @@ let dump = """
             #expect(try convostore(["frobnicate"]).status == 2)
             let strict = try convostore(["import", "--db", dir + "/s", "--strict", "-"], stdin: .text("{\"type\":\"status\"}\n" + dump), in: dir)
             #expect(strict.status == 1)
-            #expect(strict.stderr.contains("stdin:1: status: required field missing"))
+            #expect(strict.stderr.contains("-:1: status: required field missing"))
             #expect(try convostore(["stats", "--db", dir + "/s", "--json"]).jsonLines.first?["messages"] as? Int == 0)
         }
     }

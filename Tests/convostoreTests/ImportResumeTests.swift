@@ -41,15 +41,10 @@ import Testing
                 #expect(summaryCount("duplicates skipped", in: rerun.stderr) == 0, "trial \(trial): \(rerun.stderr)")
                 // The dump has 60 malformed lines, so the import as a whole rejected 60: the re-run
                 // exits 1 and its summary counts the rejects of the whole import, those of the
-                // killed run included. DEPENDS ON ISSUE 11 ("A resumed run reports the rejects of
-                // the whole import, not 0"): until it is fixed, a re-run reports only the rejects
-                // of the lines it read itself (and exits 0 if it read none), so these expectations
-                // fail and are marked as a known issue. Once it is fixed, `withKnownIssue` fails
-                // ("known issue was not recorded"): then remove the wrapper, keep the expectations.
-                withKnownIssue("issue 11: a resumed import reports only the rejects of its own part") {
-                    #expect(rerun.status == 1, "trial \(trial): \(rerun.stderr)")
-                    #expect(summaryCount("rejected", in: rerun.stderr) == 60, "trial \(trial): \(rerun.stderr)")
-                }
+                // killed run included (issue 11: a resumed run reports the whole import).
+                #expect(rerun.status == 1, "trial \(trial): \(rerun.stderr)")
+                #expect(summaryCount("rejected", in: rerun.stderr) == 60, "trial \(trial): \(rerun.stderr)")
+                #expect(summaryCount("read", in: rerun.stderr) == lines, "trial \(trial): \(rerun.stderr)")
                 #expect(try convostore(["export", "--db", db]).stdout == expectedExport, "trial \(trial)")
                 #expect(try String(contentsOfFile: rejects, encoding: .utf8) == expectedRejects, "trial \(trial)")
                 #expect(try convostore(["check", "--db", db]).status == 0, "trial \(trial)")
@@ -89,7 +84,7 @@ private func summaryCount(_ label: String, in stderr: String) -> Int? {
             let store = try ConvoStore.open(at: dir + "/store")
             defer { store.close() }
             let good = NativeDump.line(Message(id: "a", business: "b", customer: "c", direction: .inbound, at: 1))
-            let long = "{\"type\":\"message\",\"body\":\"" + String(repeating: "x", count: 5000) + "\"}"
+            let long = "{\"type\":\"message\",\"body\":\"" + String(repeating: "x", count: 5000) + "\"}"  // 5,028 bytes
             let path = dir + "/dump.jsonl"
             try [good, long, good.replacingOccurrences(of: "\"a\"", with: "\"z\"")].joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
             var options = ImportOptions()
@@ -99,8 +94,8 @@ private func summaryCount(_ label: String, in stderr: String) -> Int? {
             #expect(summary.linesRead == 3)
             #expect(summary.imported == 2)
             #expect(summary.rejected == 1)
-            #expect(reports == ["\(path):2: line longer than 1024 bytes (its first 1024 bytes are kept in the rejects file)"])
-            #expect(try Data(contentsOf: URL(fileURLWithPath: path + ".rejects")).count == 1025)
+            #expect(reports == ["\(path):2: line of 5028 bytes, over the limit of 1024 (kept whole in the rejects file)"])
+            #expect(try String(contentsOfFile: path + ".rejects", encoding: .utf8) == long + "\n")
         }
     }
 

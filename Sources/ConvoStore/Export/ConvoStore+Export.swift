@@ -5,9 +5,15 @@ extension ConvoStore {
     /// deterministic order: conversations by (business, customer); in each, messages by time (each
     /// followed by its status), then controls by time in recording order; last, statuses still
     /// waiting for their message. Importing the lines into an empty store gives the same state.
+    /// A damaged store (its pages, checked first) throws ``ConvoStoreError/corruptRecord(database:detail:)``
+    /// before anything is written.
     public func export(_ emit: (String) throws -> Void) throws {
-        try emit(NativeDump.header)
         try self.read { store in
+            let pages = try store.txn.verifyPages(maxProblems: 5)
+            guard pages.isSound else {
+                throw ConvoStoreError.corruptRecord(database: "data.mdb", detail: "damaged pages: " + pages.problems.joined(separator: "; "))
+            }
+            try emit(NativeDump.header)
             let reader = store.reader
             try reader.forEachConversation { key, id in
                 let business = String(utf8Bytes: key.business)

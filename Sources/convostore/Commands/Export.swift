@@ -7,6 +7,12 @@ struct Export: ParsableCommand {
     @Option(help: "Output file (default standard output); written whole or not at all, readable only by its owner.") var output: String?
 
     func run() throws {
+        try self.store.checkReadable()
+        let damage = try ConvoStore.damagedPages(at: self.store.db, maxProblems: 5)
+        guard damage.isEmpty else {
+            printError("error: the store is damaged, nothing was exported: \(damage.joined(separator: "; ")); run `convostore check` to list the damage")
+            throw Exit.problem
+        }
         let db = try self.store.open()
         do {
             if let output = self.output {

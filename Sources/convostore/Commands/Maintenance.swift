@@ -6,6 +6,14 @@ struct Check: ParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() throws {
+        try self.store.checkReadable()
+        let damage = try ConvoStore.damagedPages(at: self.store.db)
+        guard damage.isEmpty else {
+            var out = Output()
+            for problem in damage { try out.line("problem: damaged page: \(problem)") }
+            try out.flush()
+            throw Exit.problem
+        }
         let db = try self.store.open()
         let report: CheckReport
         do {

@@ -19,7 +19,7 @@ struct StoreOption: ParsableArguments {
 
     /// A read command on a path that is no store: say which of "missing", "not a directory",
     /// "permission denied" it is.
-    private func checkReadable() throws {
+    func checkReadable() throws {
         let dir = Display.safe(self.db)
         var info = stat()
         guard stat(self.db, &info) == 0 else {
