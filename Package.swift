@@ -25,7 +25,8 @@ let package = Package(
             dependencies: [
                 "LMDB",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "convostore",

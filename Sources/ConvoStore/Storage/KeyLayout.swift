@@ -25,7 +25,7 @@ import LMDB
 //
 // A conversation's record sits in `messages` right before its messages, so the event that updates
 // the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
-// by the pages it writes (README, Performance).
+// by the pages it writes (docs/performance.md).
 //
 // dueBy* hold exactly the conversations with a reply due (R2) that are not blocked now, so an
 // overdue scan is a cursor walk up to T. expiryBy* hold every conversation whose customer wrote.
