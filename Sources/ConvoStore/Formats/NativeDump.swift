@@ -47,7 +47,8 @@ package enum NativeDump {
         case "message": return .event(.message(try message(value)))
         case "status": return .event(.status(try status(value)))
         case "control": return .event(.control(try control(value)))
-        default: throw DumpLineError("type: unknown type \(Display.quoted(type)) (message, status or control)")
+        case "link": return .event(.link(try link(value)))
+        default: throw DumpLineError("type: unknown type \(Display.quoted(type)) (message, status, control or link)")
         }
     }
 
@@ -100,9 +101,24 @@ package enum NativeDump {
         guard let status = MessageStatus(name: name) else {
             throw DumpLineError("status: \(Display.quoted(name)) is not sent, delivered, read or failed")
         }
-        let update = StatusUpdate(business: try v.string("business", at: nil), messageID: try v.string("id", at: nil), status: status, at: try time(v))
+        let update = StatusUpdate(business: try v.string("business", at: nil), messageID: try v.string("id", at: nil), status: status,
+                                  at: try time(v), pricing: try pricing(v))
         do { try Limits.validate(update) } catch { throw DumpLineError(error.description) }
         return update
+    }
+
+    /// A status line's optional `pricing`, the platform's own pricing of the message as a webhook status
+    /// carried it: `pricing_model` and `category` required, `type` and `billable` optional.
+    private static func pricing(_ v: JSONValue) throws(DumpLineError) -> PlatformPricing? {
+        guard let pricing = try v.optionalObject("pricing", at: nil) else { return nil }
+        let billable: Bool?
+        switch pricing["billable"] {
+        case nil, .null?: billable = nil
+        case .bool(let b)?: billable = b
+        case let other?: throw DumpLineError("pricing.billable: must be a boolean, got \(other.typeName)")
+        }
+        return PlatformPricing(model: try pricing.string("pricing_model", at: "pricing"), category: try pricing.string("category", at: "pricing"),
+                               type: try pricing.optionalString("type", at: "pricing"), billable: billable)
     }
 
     static func control(_ v: JSONValue) throws(DumpLineError) -> Control {
@@ -113,6 +129,14 @@ package enum NativeDump {
         let control = Control(business: try v.string("business", at: nil), customer: try v.string("customer", at: nil), actor: actor, action: action, at: try time(v))
         do { try Limits.validate(control) } catch { throw DumpLineError(error.description) }
         return control
+    }
+
+    /// A `link` line: the business-scoped user id `user_id` is the customer `customer` (a phone number) of `business`.
+    static func link(_ v: JSONValue) throws(DumpLineError) -> IdentityLink {
+        let link = IdentityLink(business: try v.string("business", at: nil), userID: try v.string("user_id", at: nil),
+                                phone: try v.string("customer", at: nil))
+        do { try Limits.validate(link) } catch { throw DumpLineError(error.description) }
+        return link
     }
 
     private static func time(_ v: JSONValue) throws(DumpLineError) -> Int64 {
@@ -169,6 +193,26 @@ package enum NativeDump {
         w.field("id", s.messageID)
         w.field("status", s.status.name)
         w.field("at", s.at)
+        if let pricing = s.pricing {
+            w.objectField("pricing") { w in
+                w.field("pricing_model", pricing.model)
+                w.field("category", pricing.category)
+                if let type = pricing.type { w.field("type", type) }
+                if let billable = pricing.billable { w.field("billable", billable) }
+            }
+        }
+        w.endObject()
+        return w.string
+    }
+
+    /// The dump line of an identity link (without newline).
+    package static func line(_ link: IdentityLink) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("type", "link")
+        w.field("business", link.business)
+        w.field("user_id", link.userID)
+        w.field("customer", link.phone)
         w.endObject()
         return w.string
     }
