@@ -2,27 +2,28 @@ import ConvoStore
 import Foundation
 import Testing
 
-// Golden fixtures of WhatsApp Cloud API webhook deliveries (Fixtures/webhook, one delivery per line),
-// converted by `WebhookArchive.parse`. Found relative to this file, not through a resource bundle.
+// Golden fixtures of WhatsApp Cloud API webhook deliveries (Fixtures/webhook, one delivery per line, their
+// sources in its README.md), converted by `WebhookArchive.parse`. Found relative to this file, not through a
+// resource bundle. The helpers here are shared with the other Webhook*Tests files.
 
-private let fixtureDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let webhookFixtureDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("Fixtures").appendingPathComponent("webhook")
 
 /// The non-blank lines of a fixture file.
-private func fixtureLines(_ name: String) throws -> [String] {
-    let text = try String(contentsOf: fixtureDirectory.appendingPathComponent(name), encoding: .utf8)
+func fixtureLines(_ name: String) throws -> [String] {
+    let text = try String(contentsOf: webhookFixtureDirectory.appendingPathComponent(name), encoding: .utf8)
     return text.split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
 }
 
 /// Each line of a fixture file converted, through the byte-buffer entry point an import uses.
-private func convert(_ name: String) throws -> [WebhookDelivery] {
+func convert(_ name: String) throws -> [WebhookDelivery] {
     try fixtureLines(name).map { line in
         try Array(line.utf8).withUnsafeBytes { buffer in try WebhookArchive.parse(buffer) }
     }
 }
 
 /// The reason `line` is rejected with, or nil if it is not.
-private func rejection(_ line: String) -> String? {
+func rejection(_ line: String) -> String? {
     do {
         _ = try WebhookArchive.parse(line)
         return nil
@@ -32,7 +33,7 @@ private func rejection(_ line: String) -> String? {
 }
 
 /// Expected items, in the fixtures' terms: times in Unix seconds, as the webhooks give them.
-private enum Expect {
+enum Expect {
     static let business = "106540352242922"
     static let sheena = "16505551234"
     static let zoe = "447700900123"
@@ -46,10 +47,15 @@ private enum Expect {
     }
 
     static func status(_ id: String, _ status: MessageStatus, to customer: String, at seconds: Int64,
-                       template category: TemplateCategory? = nil) -> WebhookItem {
-        .outboundStatus(StatusUpdate(business: business, messageID: id, status: status, at: seconds * 1000),
+                       template category: TemplateCategory? = nil, pricing: PlatformPricing? = nil) -> WebhookItem {
+        .outboundStatus(StatusUpdate(business: business, messageID: id, status: status, at: seconds * 1000, pricing: pricing),
                         impliedMessage: Message(id: id, business: business, customer: customer, direction: .outbound,
                                                 at: seconds * 1000, kind: category == nil ? "text" : "template", category: category))
+    }
+
+    /// A per-message pricing (`PMP`) the way the fixtures' statuses carry it.
+    static func pmp(_ category: String, _ type: String, billable: Bool) -> PlatformPricing {
+        PlatformPricing(model: "PMP", category: category, type: type, billable: billable)
     }
 
     static func preference(_ action: ControlAction, by customer: String, at seconds: Int64) -> WebhookItem {
@@ -127,17 +133,25 @@ private enum Expect {
         #expect(try convert("statuses.jsonl") == [
             // read first, before anything else of the message exists, and without pricing: implies a non-template
             WebhookDelivery(items: [Expect.status(marketing, .read, to: Expect.sheena, at: t + 7260)], skipped: 0),
-            WebhookDelivery(items: [Expect.status(marketing, .delivered, to: Expect.sheena, at: t + 7205, template: .marketing)], skipped: 0),
-            WebhookDelivery(items: [Expect.status(marketing, .sent, to: Expect.sheena, at: t + 7200, template: .marketing)], skipped: 0),
+            // every status carrying pricing keeps it, as the platform wrote it
+            WebhookDelivery(items: [Expect.status(marketing, .delivered, to: Expect.sheena, at: t + 7205, template: .marketing,
+                                                  pricing: Expect.pmp("marketing", "regular", billable: true))], skipped: 0),
+            WebhookDelivery(items: [Expect.status(marketing, .sent, to: Expect.sheena, at: t + 7200, template: .marketing,
+                                                  pricing: Expect.pmp("marketing", "regular", billable: true))], skipped: 0),
             WebhookDelivery(items: [
-                Expect.status(utility, .sent, to: Expect.zoe, at: t + 7300, template: .utility),
-                Expect.status(utility, .delivered, to: Expect.zoe, at: t + 7302, template: .utility),
+                Expect.status(utility, .sent, to: Expect.zoe, at: t + 7300, template: .utility,
+                              pricing: Expect.pmp("utility", "free_customer_service", billable: false)),
+                Expect.status(utility, .delivered, to: Expect.zoe, at: t + 7302, template: .utility,
+                              pricing: Expect.pmp("utility", "free_customer_service", billable: false)),
             ], skipped: 0),
-            WebhookDelivery(items: [Expect.status(service, .delivered, to: Expect.sheena, at: t + 7400)], skipped: 0),
+            WebhookDelivery(items: [Expect.status(service, .delivered, to: Expect.sheena, at: t + 7400,
+                                                  pricing: Expect.pmp("service", "free_customer_service", billable: false))], skipped: 0),
             WebhookDelivery(items: [Expect.status(service, .read, to: Expect.sheena, at: t + 7460)], skipped: 0),
-            WebhookDelivery(items: [Expect.status(authentication, .sent, to: Expect.zoe, at: t + 7500, template: .authentication)], skipped: 0),
+            WebhookDelivery(items: [Expect.status(authentication, .sent, to: Expect.zoe, at: t + 7500, template: .authentication,
+                                                  pricing: Expect.pmp("authentication", "regular", billable: true))], skipped: 0),
             WebhookDelivery(items: [Expect.status(failed, .failed, to: Expect.sheena, at: t + 7600)], skipped: 0),
-            WebhookDelivery(items: [Expect.status(legacy, .sent, to: Expect.zoe, at: 1_750_857_384, template: .marketing)], skipped: 0),
+            WebhookDelivery(items: [Expect.status(legacy, .sent, to: Expect.zoe, at: 1_750_857_384, template: .marketing,
+                                                  pricing: PlatformPricing(model: "CBP", category: "marketing", billable: true))], skipped: 0),
             // deleted and warning are skipped and counted; the read beside them is kept
             WebhookDelivery(items: [Expect.status(service, .read, to: Expect.sheena, at: t + 7702)], skipped: 2),
         ])
@@ -154,6 +168,8 @@ private enum Expect {
         let t = Expect.t
         #expect(try convert("multi.jsonl") == [
             WebhookDelivery(items: [
+                // the contact and the first message name Sheena by phone number and user id: one link, first
+                .event(.link(IdentityLink(business: Expect.business, userID: "US.13491208655302741918", phone: Expect.sheena))),
                 Expect.inbound("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQU1VTFRJMDAwMDAwMDAwMDEA", from: Expect.sheena, at: t + 9000,
                                kind: "text", body: "first"),
                 Expect.inbound("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQU1VTFRJMDAwMDAwMDAwMDIA", from: Expect.sheena, at: t + 9001,
@@ -194,7 +210,7 @@ private enum Expect {
 
     @Test func goldenFixturesConvertTheSameFromStringsAndBytes() throws {
         for name in ["text.jsonl", "media.jsonl", "interactive.jsonl", "referral.jsonl", "statuses.jsonl",
-                     "user_preferences.jsonl", "multi.jsonl", "unknown_fields.jsonl"] {
+                     "user_preferences.jsonl", "multi.jsonl", "unknown_fields.jsonl"] + webhookFixtures2026 {
             let fromStrings = try fixtureLines(name).map { try WebhookArchive.parse($0) }
             #expect(try convert(name) == fromStrings, "\(name)")
         }
@@ -221,7 +237,8 @@ private enum Expect {
         ]
         for (category, template) in cases {
             let delivery = try WebhookArchive.parse(status(category: category))
-            #expect(delivery.items == [Expect.status("wamid.X", .sent, to: Expect.sheena, at: Expect.t, template: template)],
+            let pricing = category.map { Expect.pmp($0, "regular", billable: true) }
+            #expect(delivery.items == [Expect.status("wamid.X", .sent, to: Expect.sheena, at: Expect.t, template: template, pricing: pricing)],
                     "pricing.category \(category ?? "absent")")
             #expect(delivery.skipped == 0)
         }

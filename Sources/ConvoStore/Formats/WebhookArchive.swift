@@ -1,20 +1,27 @@
 // The webhook archive format (docs/contract.md, "Webhook archive format"): JSON Lines, each line the
-// body of one webhook delivery of the WhatsApp Cloud API, converted to the store's events.
+// body of one webhook delivery of the WhatsApp Cloud API, converted to the store's events. The mapping,
+// field by field, with the platform pages it follows, is in docs/webhooks.md.
 //
 // A delivery is `{"object":"whatsapp_business_account","entry":[{"id":…,"changes":[{"field":…,"value":{…}}]}]}`.
-// Only two fields carry events:
+// Four fields carry events:
 // - `messages`: `value.messages[]` are inbound messages, `value.statuses[]` statuses of outbound ones;
-// - `user_preferences`: `value.user_preferences[]` are marketing opt-outs (`stop`) and opt-ins (`resume`).
-// Everything else a delivery may hold (other fields, system notices, `value.errors[]`, statuses such as
-// `deleted` or `warning`) is skipped and counted. Keys the converter does not read (`contacts`, `context`,
-// `conversation`, `errors` of a failed status, ...) are ignored.
+// - `user_preferences`: `value.user_preferences[]` are marketing opt-outs (`stop`) and opt-ins (`resume`);
+// - `smb_message_echoes`: `value.message_echoes[]` are outbound messages sent from the business app;
+// - `calls`: a user-initiated call's `connect` in `value.calls[]` is an inbound event of kind `call`.
+// In each, `value.contacts[]` entries and the parts themselves may name one customer by both a phone number
+// and a business-scoped user id: such pairs become identity links, listed before the delivery's events.
+// Everything else a delivery may hold (other fields, system notices, group messages, edits and revokes,
+// `value.errors[]`, statuses such as `deleted` or `played`, call statuses, business-initiated calls) is
+// skipped and counted. Keys the converter does not read (`context`, `conversation`, `errors` of a failed
+// status, parent user ids, ...) are ignored.
 
 /// One webhook delivery line, converted.
 package struct WebhookDelivery: Sendable, Hashable {
-    /// What the delivery records, in the order the delivery lists it: entries, then changes, then within a
-    /// change its messages, statuses and user preferences.
+    /// What the delivery records: first its identity links (each once, in the order the delivery names
+    /// them), then its events in the order the delivery lists them: entries, then changes, then within a
+    /// change its messages, statuses, user preferences, echoes or calls.
     package var items: [WebhookItem]
-    /// Parts of the delivery that are not messages, statuses or user preferences (other `field`s, unknown message shapes...): skipped and counted, not errors.
+    /// Parts of the delivery that record nothing (other `field`s, system notices, group messages, edits...): skipped and counted, not errors.
     package var skipped: Int
 
     /// Makes a converted delivery.
@@ -26,9 +33,12 @@ package struct WebhookDelivery: Sendable, Hashable {
 
 /// One thing a webhook delivery records.
 package enum WebhookItem: Sendable, Hashable {
-    /// An inbound message, or a marketing preference control.
+    /// An inbound or echoed outbound message, a marketing preference control, or an identity link.
     case event(Event)
-    /// A status of an outbound message; `impliedMessage` is the outbound message it implies (recorded at the status's time, if the id is unknown to the store: pricing.category "service" -> kind "text" non-template; marketing/utility/authentication -> kind "template" with that category; no pricing -> kind "text").
+    /// A status of an outbound message, with the platform's pricing when the status carried it;
+    /// `impliedMessage` is the outbound message it implies (recorded at the status's time, if the id is
+    /// unknown to the store: pricing.category "service" -> kind "text" non-template;
+    /// marketing/utility/authentication -> kind "template" with that category; no pricing -> kind "text").
     case outboundStatus(StatusUpdate, impliedMessage: Message)
 }
 
@@ -40,8 +50,8 @@ package enum WebhookArchive {
     /// Converts one non-blank line, the JSON body of one delivery.
     ///
     /// Throws if the line is not JSON, is not an object with `object` and `entry`, or holds a message,
-    /// status or user preference that lacks a required field, has a field of the wrong type or an
-    /// out-of-range value, or breaks a limit (``Limits``). The reason starts with the field's path, such
+    /// status, user preference, echo or call that lacks a required field, has a field of the wrong type or
+    /// an out-of-range value, or breaks a limit (``Limits``). The reason starts with the field's path, such
     /// as `entry[0].changes[0].value.messages[1].from: required field missing`.
     package static func parse(_ line: UnsafeRawBufferPointer) throws(DumpLineError) -> WebhookDelivery {
         let root: JSONValue
@@ -64,10 +74,14 @@ package enum WebhookArchive {
 
 // MARK: - Conversion
 
-/// Walks one delivery, appending items and counting skipped parts. Paths in errors follow the JSON:
-/// `entry[0].changes[1].value.statuses[2].timestamp`.
+/// Walks one delivery, collecting identity links and events and counting skipped parts. Paths in errors
+/// follow the JSON: `entry[0].changes[1].value.statuses[2].timestamp`.
 private struct Converter {
     var delivery = WebhookDelivery()
+    /// The delivery's identity links, each once, in the order first named.
+    private var links: [WebhookItem] = []
+    private var linked: Set<IdentityLink> = []
+    private var events: [WebhookItem] = []
 
     mutating func convert(_ root: JSONValue) throws(DumpLineError) {
         let object = try root.string("object", at: nil)
@@ -84,45 +98,64 @@ private struct Converter {
                 try self.change(change, at: "\(entryPath).changes[\(c)]")
             }
         }
+        // Links first: an event naming only a user id must find its link however the store applies the items.
+        self.delivery.items = self.links + self.events
     }
 
     private mutating func change(_ change: JSONValue, at path: String) throws(DumpLineError) {
         try change.requireObject(at: path)
         let field = try change.string("field", at: path)
-        switch field {
-        case "messages":
-            let value = try change.object("value", at: path)
-            var business = Business(value: value, at: path + ".value")
-            for (i, message) in try value.optionalArray("messages", at: business.valuePath).enumerated() {
-                try self.message(message, at: "\(business.valuePath).messages[\(i)]", business: &business)
-            }
-            for (i, status) in try value.optionalArray("statuses", at: business.valuePath).enumerated() {
-                try self.status(status, at: "\(business.valuePath).statuses[\(i)]", business: &business)
-            }
-            // System-, app- and account-level errors: reports, not events.
-            self.delivery.skipped += try value.optionalArray("errors", at: business.valuePath).count
-        case "user_preferences":
-            let value = try change.object("value", at: path)
-            var business = Business(value: value, at: path + ".value")
-            for (i, preference) in try value.optionalArray("user_preferences", at: business.valuePath).enumerated() {
-                try self.userPreference(preference, at: "\(business.valuePath).user_preferences[\(i)]", business: &business)
-            }
-        default:
-            // message_template_status_update, account_update, history, smb_message_echoes, calls, ...
-            self.delivery.skipped += 1
-        }
-    }
-
-    /// `value.messages[i]`: an inbound message, of kind `type`. `system` notices (a customer changed number
-    /// or identity) come from the platform, not the customer, and are skipped.
-    private mutating func message(_ v: JSONValue, at path: String, business: inout Business) throws(DumpLineError) {
-        try v.requireObject(at: path)
-        let type = try v.string("type", at: path)
-        if type == "system" {
+        guard Self.fields.contains(field) else {
+            // message_template_status_update, account_update, history, smb_app_state_sync, ...
             self.delivery.skipped += 1
             return
         }
-        let customer = try v.string("from", at: path)
+        let value = try change.object("value", at: path)
+        var business = Business(value: value, at: path + ".value")
+        try self.contacts(value, business: &business)
+        let valuePath = business.valuePath
+        switch field {
+        case "messages":
+            for (i, message) in try value.optionalArray("messages", at: valuePath).enumerated() {
+                try self.message(message, at: "\(valuePath).messages[\(i)]", business: &business)
+            }
+            for (i, status) in try value.optionalArray("statuses", at: valuePath).enumerated() {
+                try self.status(status, at: "\(valuePath).statuses[\(i)]", business: &business)
+            }
+        case "user_preferences":
+            for (i, preference) in try value.optionalArray("user_preferences", at: valuePath).enumerated() {
+                try self.userPreference(preference, at: "\(valuePath).user_preferences[\(i)]", business: &business)
+            }
+        case "smb_message_echoes":
+            for (i, echo) in try value.optionalArray("message_echoes", at: valuePath).enumerated() {
+                try self.echo(echo, at: "\(valuePath).message_echoes[\(i)]", business: &business)
+            }
+        default:  // "calls"
+            for (i, call) in try value.optionalArray("calls", at: valuePath).enumerated() {
+                try self.call(call, at: "\(valuePath).calls[\(i)]", business: &business)
+            }
+            // RINGING / ACCEPTED / REJECTED of the business's own calls: no customer activity.
+            self.delivery.skipped += try value.optionalArray("statuses", at: valuePath).count
+        }
+        // System-, app- and account-level errors: reports, not events.
+        self.delivery.skipped += try value.optionalArray("errors", at: valuePath).count
+    }
+
+    /// The `field`s whose changes carry events.
+    private static let fields: Set<String> = ["messages", "user_preferences", "smb_message_echoes", "calls"]
+
+    /// `value.messages[i]`: an inbound message, of kind `type`. Skipped: `system` notices (a customer changed
+    /// number or user id: from the platform, not the customer), group messages (`group_id`: the platform opens
+    /// a window with the whole group, not with the sender, see docs/webhooks.md), and edits and revokes of an
+    /// earlier message (`edit`, `revoke`, or an `unsupported` message standing for one): not new messages.
+    private mutating func message(_ v: JSONValue, at path: String, business: inout Business) throws(DumpLineError) {
+        try v.requireObject(at: path)
+        let type = try v.string("type", at: path)
+        if type == "system" || v.isGiven("group_id") || Self.changesEarlierMessage(v, type: type) {
+            self.delivery.skipped += 1
+            return
+        }
+        let customer = try self.customer(of: v, phone: "from", userID: "from_user_id", at: path, business: &business)
         let id = try v.string("id", at: path)
         let at = try v.unixTime(at: path)
         var body: [UInt8]?
@@ -134,49 +167,71 @@ private struct Converter {
             entryPoint = EntryPoint(source: try referral.optionalScalar("source_type", at: path + ".referral") ?? "",
                                     id: try referral.optionalScalar("source_id", at: path + ".referral") ?? "")
         }
-        let message = Message(id: id, business: try business.id(), customer: customer, direction: .inbound, at: at,
+        let message = Message(id: id, business: try business.id(), customer: customer.id, direction: .inbound, at: at,
                               kind: type, body: body, bodyIsText: true, entryPoint: entryPoint)
         do {
             try Limits.validate(message)
         } catch {
             throw reason(error, paths: [
-                "id": path + ".id", "business": business.path, "customer": path + ".from", "at": path + ".timestamp",
+                "id": path + ".id", "business": business.path, "customer": customer.path, "at": path + ".timestamp",
                 "kind": path + ".type", "category": path + ".type", "body": path + ".text.body", "entry_point": path + ".referral",
             ])
         }
-        self.delivery.items.append(.event(.message(message)))
+        self.events.append(.event(.message(message)))
     }
 
-    /// `value.statuses[i]`: the status of an outbound message, with the message it implies. Statuses other
-    /// than sent, delivered, read and failed (`deleted`, `warning`, ...) are skipped.
+    /// Whether a message or echo of `type` edits or revokes (deletes) an earlier one rather than saying
+    /// something new. Since June 2026 the platform delivers edits as `unsupported` messages for a while
+    /// (docs/webhooks.md): those naming an edit or revoke count too.
+    private static func changesEarlierMessage(_ v: JSONValue, type: String) -> Bool {
+        switch type {
+        case "edit", "revoke": true
+        case "unsupported": v["unsupported"]?["type"] == .string("edit") || v["unsupported"]?["type"] == .string("revoke")
+        default: false
+        }
+    }
+
+    /// `value.statuses[i]`: the status of an outbound message, with the platform's pricing and the message it
+    /// implies. Statuses other than sent, delivered, read and failed (`deleted`, `warning`, `played`, ...) are
+    /// skipped, as are statuses of messages sent to a group (`recipient_type` `group`).
     private mutating func status(_ v: JSONValue, at path: String, business: inout Business) throws(DumpLineError) {
         try v.requireObject(at: path)
         let name = try v.string("status", at: path)
-        guard let status = MessageStatus(name: name) else {
+        guard let status = MessageStatus(name: name), v["recipient_type"] != .string("group") else {
             self.delivery.skipped += 1
             return
         }
         let id = try v.string("id", at: path)
-        let customer = try v.string("recipient_id", at: path)
+        let customer = try self.customer(of: v, phone: "recipient_id", userID: "recipient_user_id", at: path, business: &business)
         let at = try v.unixTime(at: path)
         var category: TemplateCategory?
-        if let pricing = try v.optionalObject("pricing", at: path),
-           let name = try pricing.optionalString("category", at: path + ".pricing") {
-            category = templateCategory(pricing: name)
+        var platformPricing: PlatformPricing?
+        if let pricing = try v.optionalObject("pricing", at: path) {
+            let pricingPath = path + ".pricing"
+            let categoryName = try pricing.optionalString("category", at: pricingPath)
+            if let categoryName { category = templateCategory(pricing: categoryName) }
+            // The platform's own words, kept whole; without a model and a category there is nothing to compare.
+            if let model = try pricing.optionalString("pricing_model", at: pricingPath), let categoryName {
+                platformPricing = PlatformPricing(model: model, category: categoryName,
+                                                  type: try pricing.optionalString("type", at: pricingPath),
+                                                  billable: try pricing.optionalBool("billable", at: pricingPath))
+            }
         }
         let businessID = try business.id()
-        let update = StatusUpdate(business: businessID, messageID: id, status: status, at: at)
-        let implied = Message(id: id, business: businessID, customer: customer, direction: .outbound, at: at,
+        let update = StatusUpdate(business: businessID, messageID: id, status: status, at: at, pricing: platformPricing)
+        let implied = Message(id: id, business: businessID, customer: customer.id, direction: .outbound, at: at,
                               kind: category == nil ? "text" : "template", category: category)
         do {
             try Limits.validate(update)
             try Limits.validate(implied)
         } catch {
             throw reason(error, paths: [
-                "id": path + ".id", "business": business.path, "customer": path + ".recipient_id", "at": path + ".timestamp",
+                "id": path + ".id", "business": business.path, "customer": customer.path, "at": path + ".timestamp",
+                "pricing.pricing_model": path + ".pricing.pricing_model", "pricing.category": path + ".pricing.category",
+                "pricing.type": path + ".pricing.type",
             ])
         }
-        self.delivery.items.append(.outboundStatus(update, impliedMessage: implied))
+        self.events.append(.outboundStatus(update, impliedMessage: implied))
     }
 
     /// `value.user_preferences[i]`: the customer stops (`stop`) or resumes (`resume`) marketing messages.
@@ -193,15 +248,129 @@ private struct Converter {
             self.delivery.skipped += 1
             return
         }
-        let control = Control(business: try business.id(), customer: try v.string("wa_id", at: path), actor: .customer,
+        let customer = try self.customer(of: v, phone: "wa_id", userID: "user_id", at: path, business: &business)
+        let control = Control(business: try business.id(), customer: customer.id, actor: .customer,
                               action: action, at: try v.unixTime(at: path))
         do {
             try Limits.validate(control)
         } catch {
-            throw reason(error, paths: ["business": business.path, "customer": path + ".wa_id", "at": path + ".timestamp"])
+            throw reason(error, paths: ["business": business.path, "customer": customer.path, "at": path + ".timestamp"])
         }
-        self.delivery.items.append(.event(.control(control)))
+        self.events.append(.event(.control(control)))
     }
+
+    /// `value.message_echoes[i]`: a message the business sent from the WhatsApp Business app or a linked
+    /// device, an outbound message like any other (domain.md, "Other customer activity"), of kind `type`.
+    /// A template echo is a template of the category its `template.category` names; without one it is kept
+    /// as kind `uncategorized_template`, since a template must have a category (contract). Echoes of edits
+    /// and revokes, and echoes to a group, are skipped.
+    private mutating func echo(_ v: JSONValue, at path: String, business: inout Business) throws(DumpLineError) {
+        try v.requireObject(at: path)
+        let type = try v.string("type", at: path)
+        if v.isGiven("group_id") || Self.changesEarlierMessage(v, type: type) {
+            self.delivery.skipped += 1
+            return
+        }
+        let customer = try self.customer(of: v, phone: "to", userID: "to_user_id", at: path, business: &business)
+        let id = try v.string("id", at: path)
+        let at = try v.unixTime(at: path)
+        var kind = type
+        var category: TemplateCategory?
+        if type == "template" {
+            let name = try v.optionalObject("template", at: path)?.optionalString("category", at: path + ".template")
+            category = name.flatMap(templateCategory(pricing:))
+            if category == nil { kind = "uncategorized_template" }
+        }
+        var body: [UInt8]?
+        if let text = try v.optionalObject("text", at: path), let textBody = try text.optionalString("body", at: path + ".text") {
+            body = Array(textBody.utf8)
+        }
+        let message = Message(id: id, business: try business.id(), customer: customer.id, direction: .outbound, at: at,
+                              kind: kind, category: category, body: body, bodyIsText: true)
+        do {
+            try Limits.validate(message)
+        } catch {
+            throw reason(error, paths: [
+                "id": path + ".id", "business": business.path, "customer": customer.path, "at": path + ".timestamp",
+                "kind": path + ".type", "category": path + ".template.category", "body": path + ".text.body",
+            ])
+        }
+        self.events.append(.event(.message(message)))
+    }
+
+    /// `value.calls[i]`: a call. A user-initiated call's `connect` (the call reaching the business, answered
+    /// or not) is an inbound event of kind `call` with the call's id: it opens the window as a message does
+    /// (domain.md, "Other customer activity"). Its `terminate` is the same call ending, and business-initiated
+    /// calls are the business's own activity: both skipped.
+    private mutating func call(_ v: JSONValue, at path: String, business: inout Business) throws(DumpLineError) {
+        try v.requireObject(at: path)
+        guard v["direction"] == .string("USER_INITIATED"), v["event"] == .string("connect") else {
+            self.delivery.skipped += 1
+            return
+        }
+        let customer = try self.customer(of: v, phone: "from", userID: "from_user_id", at: path, business: &business)
+        let message = Message(id: try v.string("id", at: path), business: try business.id(), customer: customer.id,
+                              direction: .inbound, at: try v.unixTime(at: path), kind: "call")
+        do {
+            try Limits.validate(message)
+        } catch {
+            throw reason(error, paths: [
+                "id": path + ".id", "business": business.path, "customer": customer.path, "at": path + ".timestamp",
+            ])
+        }
+        self.events.append(.event(.message(message)))
+    }
+
+    // MARK: Customers and links
+
+    /// The customer a message, status, preference, echo or call names: its phone number (`phone` key) when
+    /// there is one, else its business-scoped user id (`userID` key). Naming both links them.
+    private mutating func customer(of v: JSONValue, phone phoneKey: String, userID userKey: String, at path: String,
+                                   business: inout Business) throws(DumpLineError) -> (id: String, path: String) {
+        let phone = try v.optionalString(phoneKey, at: path).map(phoneNumber)
+        let userID = try v.optionalString(userKey, at: path)
+        if let phone, let userID {
+            try self.link(userID: userID, at: "\(path).\(userKey)", phone: phone, at: "\(path).\(phoneKey)", business: &business)
+        }
+        if let phone { return (phone, "\(path).\(phoneKey)") }
+        if let userID { return (userID, "\(path).\(userKey)") }
+        throw DumpLineError("\(path).\(phoneKey): required field missing (the customer is \(phoneKey), or \(userKey) when there is no phone number)")
+    }
+
+    /// `value.contacts[]`: an entry with both `wa_id` and `user_id` links them. Contacts only describe the
+    /// parties the change's parts name, so entries of other shapes are ignored rather than rejected.
+    private mutating func contacts(_ value: JSONValue, business: inout Business) throws(DumpLineError) {
+        guard case .array(let contacts)? = value["contacts"] else { return }
+        for (i, contact) in contacts.enumerated() {
+            guard case .string(let phone)? = contact["wa_id"], case .string(let userID)? = contact["user_id"] else { continue }
+            let path = "\(business.valuePath).contacts[\(i)]"
+            try self.link(userID: userID, at: path + ".user_id", phone: phoneNumber(phone), at: path + ".wa_id", business: &business)
+        }
+    }
+
+    /// Adds the link of `userID` to `phone` once. Only a business-scoped user id (`CC.digits`) is linked to
+    /// a phone number: an id of another form (a parent user id `CC.ENT.digits`, a form the platform adds
+    /// later) stays a customer id of its own rather than failing the delivery.
+    private mutating func link(userID: String, at userPath: String, phone: String, at phonePath: String,
+                               business: inout Business) throws(DumpLineError) {
+        guard CustomerID.isUserID(userID), !CustomerID.isUserID(phone) else { return }
+        let link = IdentityLink(business: try business.id(), userID: userID, phone: phone)
+        guard self.linked.insert(link).inserted else { return }
+        do {
+            try Limits.validate(link)
+        } catch {
+            throw reason(error, paths: ["business": business.path, "user_id": userPath, "customer": phonePath])
+        }
+        self.links.append(.event(.link(link)))
+    }
+}
+
+/// A phone number as the store keeps it, E.164 without `+`: the platform writes some (an echo's `to`) with
+/// a leading `+` and others (`from`, `wa_id`) without, for the same customer.
+private func phoneNumber(_ raw: String) -> String {
+    guard raw.utf8.first == UInt8(ascii: "+") else { return raw }
+    let digits = raw.dropFirst()
+    return CustomerID.isPhoneNumber(String(digits)) ? String(digits) : raw
 }
 
 /// The business of a change, `value.metadata.phone_number_id`, read when the first event needs it: a change
@@ -229,7 +398,8 @@ private struct Business {
     }
 }
 
-/// The template category a status's `pricing.category` implies, or nil for a non-template message.
+/// The template category a status's `pricing.category` (or a template echo's `template.category`) implies,
+/// or nil for a non-template message.
 ///
 /// `service` is a non-template message, as is `referral_conversion` (a free entry point conversation under
 /// conversation-based pricing). `marketing_lite` (Marketing Messages Lite API) is a marketing template and
@@ -287,5 +457,22 @@ extension JSONValue {
 
     private static func tooLate(_ seconds: String, at path: String) -> DumpLineError {
         DumpLineError("\(path): \(seconds) is after 9999-12-31T23:59:59Z (Unix time in seconds)")
+    }
+}
+
+extension JSONValue {
+    /// Whether `key` is present and not null.
+    fileprivate func isGiven(_ key: String) -> Bool {
+        guard let value = self[key] else { return false }
+        return value != .null
+    }
+
+    /// An optional boolean (`billable`).
+    fileprivate func optionalBool(_ key: String, at path: String) throws(DumpLineError) -> Bool? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case let other?: throw DumpLineError("\(path).\(key): must be a boolean, got \(other.typeName)")
+        }
     }
 }
