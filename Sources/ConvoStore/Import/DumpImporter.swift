@@ -158,6 +158,7 @@ private final class ImportRun {
     func commit(_ batch: [ImportLine]) throws {
         let (outcomes, stop, checkpoint) = try self.apply(batch)
         self.committed = checkpoint
+        StoreMetrics.shared.imported(outcomes)
         for (line, outcome) in zip(batch, outcomes) {
             self.summary.linesRead += 1
             self.summary.linesReadThisRun += 1

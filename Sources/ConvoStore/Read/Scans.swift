@@ -11,6 +11,8 @@ extension StoreReader {
     /// Calls `body` with each conversation overdue at `asOf` (R2), by (replyDueAt, business,
     /// customer), or only `business`'s, until it returns `false`.
     public func forEachOverdue(asOf: Int64, business: String? = nil, _ body: (WaitingConversation) throws -> Bool) throws {
+        let started = StoreMetrics.shared.start()
+        defer { StoreMetrics.shared.scanned(.overdue, since: started) }
         let asOf = Limits.clampQuery(asOf)
         if let business {
             try self.forEachWaiting(business: business, dueAtOrBefore: asOf, body)
@@ -27,6 +29,8 @@ extension StoreReader {
     /// Calls `body` with each conversation whose reply fell due in `(after, until]` (R2), by
     /// (replyDueAt, business, customer), until it returns `false`.
     public func forEachNewlyOverdue(after: Int64, until: Int64, _ body: (WaitingConversation) throws -> Bool) throws {
+        let started = StoreMetrics.shared.start()
+        defer { StoreMetrics.shared.scanned(.newlyOverdue, since: started) }
         let (after, until) = (Limits.clampQuery(after), Limits.clampQuery(until))
         guard after < until else { return }
         try self.forEachWaiting(dueAfter: after, dueAtOrBefore: until, body)
@@ -45,6 +49,8 @@ extension StoreReader {
     /// Calls `body` with each conversation whose window closes in `[from, to)` (R1), by
     /// (windowExpiresAt, business, customer), or only `business`'s, until it returns `false`.
     public func forEachWindowClosing(from: Int64, to: Int64, business: String? = nil, _ body: (ClosingWindow) throws -> Bool) throws {
+        let started = StoreMetrics.shared.start()
+        defer { StoreMetrics.shared.scanned(.windows, since: started) }
         let (from, to) = (Limits.clampQuery(from), Limits.clampQuery(to))
         guard from < to else { return }
         if let business {

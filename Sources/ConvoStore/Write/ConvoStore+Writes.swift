@@ -7,12 +7,15 @@ extension ConvoStore {
     /// returns and rolls back when it throws. `body` may run again if the map had to grow, so it
     /// must have no effects outside the store. Do not call it from inside another `write`.
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
-        try self.environment.write { txn in
+        let started = StoreMetrics.shared.start()
+        let result = try self.environment.write { txn in
             let recorder = try Recorder(txn: txn, db: self.databases, settings: self.settings)
             let result = try body(StoreWriter(recorder: recorder))
             try recorder.finish()
             return result
         }
+        StoreMetrics.shared.committed(self.environment, path: self.path, since: started)
+        return result
     }
 
     /// Records events in one commit, synchronously.

@@ -92,7 +92,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 batch.append(self.queue.removeFirst())
                 weight += next.weight
             }
+            let waiting = self.queue.count
             self.condition.unlock()
+            StoreMetrics.shared.groupCommitBatch(requests: batch.count, events: weight, waiting: waiting)
             self.commit(batch)
         }
     }
