@@ -4,7 +4,7 @@ SWIFT ?= swift
 USERS ?= 1000000
 BENCH_OUT ?=
 
-.PHONY: deps build release test model-check bench bench-scale crash-test sanitize fuzz clean
+.PHONY: deps build release test model-check bench bench-scale crash-test sanitize fuzz clean serve-smoke serve-bench
 
 TRIALS ?= 20
 FUZZ_SECONDS ?= 60
@@ -65,6 +65,19 @@ sanitize: deps
 # libFuzzer targets of Fuzz/ (-sanitize=fuzzer,address), FUZZ_SECONDS each; fails on any crash.
 fuzz: deps
 	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The HTTP server in one minute: start `convostore serve`, one signed delivery, one query, SIGTERM.
+serve-smoke: deps
+	SWIFT=$(SWIFT) scripts/serve-smoke.sh
+
+# The server's figures (docs/server.md): wrk against `convostore serve`, then the same routes over
+# SQLite (Benchmarks' sqliteserver), at 16, 64 and 256 connections. SERVE_SECONDS=60 is the real
+# run (a quiet machine, about 10 minutes); SERVE_SECONDS=3 a smoke.
+SERVE_SECONDS ?= 60
+SERVE_USERS ?= 10000
+serve-bench: deps
+	SWIFT=$(SWIFT) scripts/wrk/run.sh --engine convostore --duration $(SERVE_SECONDS) --users $(SERVE_USERS) $(if $(BENCH_OUT),--out $(BENCH_OUT)/convostore)
+	SWIFT=$(SWIFT) scripts/wrk/run.sh --engine sqlite --duration $(SERVE_SECONDS) --users $(SERVE_USERS) $(if $(BENCH_OUT),--out $(BENCH_OUT)/sqlite)
 
 clean:
 	rm -rf .build .build-tsan .build-asan Tools/.build Fuzz/.build Benchmarks/.build
