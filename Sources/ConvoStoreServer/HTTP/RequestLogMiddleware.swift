@@ -31,6 +31,9 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             reason = "internal error"
         }
         response.headers[Self.requestIDHeader] = context.id
+        let level: Logger.Level = response.status.code >= 500 ? .error : response.status.code >= 400 ? .notice : .debug
+        // Most requests succeed and are logged at debug, usually off: build nothing for them then.
+        guard context.logger.logLevel <= level else { return response }
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         var metadata: Logger.Metadata = [
             "method": "\(request.method)",
@@ -39,7 +42,6 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "ms": "\(Double(seconds) * 1e3 + Double(attoseconds) / 1e15)",
         ]
         if let reason { metadata["reason"] = "\(Display.safe(reason, limit: 200))" }
-        let level: Logger.Level = response.status.code >= 500 ? .error : response.status.code >= 400 ? .notice : .debug
         context.logger.log(level: level, "request", metadata: metadata)
         return response
     }

@@ -4,18 +4,27 @@ import Foundation
 /// `X-Hub-Signature-256: sha256=<hex>`: the HMAC-SHA256 of a delivery's raw body, keyed with the
 /// app secret. Checked before anything in the body is parsed.
 struct WebhookSignature: @unchecked Sendable {
-    // @unchecked: swift-crypto 3 does not mark SymmetricKey Sendable; this one is made once and only read.
-    private let key: SymmetricKey
+    // @unchecked: swift-crypto 3 does not mark HMAC Sendable; this one is made once and only copied.
+    /// The HMAC with the key's padded blocks already hashed (the profile showed the key set up again
+    /// on every delivery); each delivery hashes a copy (a value type: the copy is its own).
+    private let keyed: HMAC<SHA256>
 
     init(appSecret: [UInt8]) {
-        self.key = SymmetricKey(data: appSecret)
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: appSecret))
     }
 
-    /// Whether `header` (the header's value) is the signature of `body`. The comparison is
-    /// swift-crypto's, in constant time; a header that is not `sha256=` and 64 hex digits fails.
+    /// Whether `header` (the header's value) is the signature of `body`, compared in constant time;
+    /// a header that is not `sha256=` and 64 hex digits fails.
     func verifies(_ header: String, body: UnsafeRawBufferPointer) -> Bool {
-        guard let mac = Self.decode(header) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: self.key)
+        guard let expected = Self.decode(header) else { return false }
+        var hmac = self.keyed
+        hmac.update(data: body)
+        let code = hmac.finalize()
+        return code.withUnsafeBytes { computed in
+            var difference: UInt8 = 0
+            for i in 0..<expected.count { difference |= computed[i] ^ expected[i] }
+            return difference == 0 && computed.count == expected.count
+        }
     }
 
     private static func decode(_ header: String) -> [UInt8]? {
