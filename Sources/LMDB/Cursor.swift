@@ -79,6 +79,8 @@ public final class Cursor {
     public func nextDuplicate() throws -> Entry? { try self.move(MDB_NEXT_DUP) }
     /// The last value of the current key. `MDB_LAST_DUP`.
     public func lastDuplicate() throws -> Entry? { try self.move(MDB_LAST_DUP) }
+    /// The previous value of the current key, in a DUPSORT database. `MDB_PREV_DUP`.
+    public func previousDuplicate() throws -> Entry? { try self.move(MDB_PREV_DUP) }
 
     /// The first entry whose key is `key` or sorts after it. `MDB_SET_RANGE`.
     public func seek(atOrAfter key: UnsafeRawBufferPointer) throws -> Entry? { try self.move(MDB_SET_RANGE, key: key) }
@@ -93,6 +95,22 @@ public final class Cursor {
         if compareBytes(found.key, key) > 0 { return try self.previous() }
         if self.database.flags.contains(.dupSort) { return try self.lastDuplicate() }
         return found
+    }
+
+    /// In a DUPSORT database, the first value of `key` that is `value` or sorts after it.
+    /// `MDB_GET_BOTH_RANGE`.
+    public func seek(key: [UInt8], atOrAfterValue value: [UInt8]) throws -> Entry? {
+        self.transaction.checkLive()
+        return try key.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in
+                var kv = MDB_val(k)
+                var vv = MDB_val(v)
+                let rc = mdb_cursor_get(self.handle, &kv, &vv, MDB_GET_BOTH_RANGE)
+                if rc == MDB_NOTFOUND { return nil }
+                try check(rc, "mdb_cursor_get \(self.database.label)")
+                return (kv.buffer, vv.buffer)
+            }
+        }
     }
 
     /// The number of values under the current key (1 outside DUPSORT databases). `mdb_cursor_count`.

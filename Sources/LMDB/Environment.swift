@@ -321,6 +321,53 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_sync(self.handle, 1), "mdb_env_sync")
     }
 
+    /// Writes a consistent copy of the environment (one committed state, taken in a read
+    /// transaction while writers go on) to `file`, an open, empty file, and flushes it. With
+    /// `compact`, free pages are left out and the pages are renumbered: the copy holds no byte of
+    /// freed pages.
+    ///
+    /// The corresponding C function is `mdb_env_copyfd2` (`MDB_CP_COMPACT`).
+    public func copy(toDescriptor descriptor: Int32, compact: Bool) throws {
+        try check(mdb_env_copyfd2(self.handle, descriptor, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copyfd2")
+        guard fsync(descriptor) == 0 else { throw LMDBError(returnCode: errno, operation: "fsync (copy)") }
+    }
+
+    /// Whether this process has the environment at `path` open.
+    public static func isOpenInThisProcess(path: String) -> Bool {
+        guard let resolved = realpath(path, nil) else { return false }
+        let canonical = String(cString: resolved)
+        free(resolved)
+        return registry.withLock { $0[canonical]?.environment != nil }
+    }
+
+    /// Whether another process has the environment in `directory` open. LMDB keeps a shared lock on
+    /// the first byte of `lock.mdb` while it has a file open; a write lock there can be taken only
+    /// when no other process holds one. Call it only while this process does not have the
+    /// environment open: closing any descriptor of `lock.mdb` releases every lock this process holds
+    /// on it, LMDB's own included.
+    public static func isOpenElsewhere(directory: String) throws -> Bool {
+        precondition(!isOpenInThisProcess(path: directory), "isOpenElsewhere(directory:) with the environment open in this process")
+        let path = directory + "/lock.mdb"
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return false }
+            throw LMDBError(returnCode: errno, operation: "open \(path)")
+        }
+        defer { Glibc.close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 1
+        if fcntl(fd, F_SETLK, &lock) == 0 {
+            lock.l_type = Int16(F_UNLCK)
+            _ = fcntl(fd, F_SETLK, &lock)
+            return false
+        }
+        if errno == EAGAIN || errno == EACCES { return true }
+        throw LMDBError(returnCode: errno, operation: "fcntl \(path)")
+    }
+
     // MARK: Internals
 
     /// Gives `lock.mdb` real blocks before LMDB maps it. LMDB sizes the lock file with `ftruncate`,

@@ -7,12 +7,12 @@ import Musl
 /// A value behind a pthread mutex. Used rather than `Synchronization.Mutex` because
 /// ThreadSanitizer sees pthread locks but not that Mutex's futex calls, and `make sanitize` must
 /// see every lock to find real races.
-final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched while `mutex` is held.
     private var value: Value
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         self.mutex = .allocate(capacity: 1)
         pthread_mutex_init(self.mutex, nil)
@@ -23,7 +23,7 @@ final class Locked<Value>: @unchecked Sendable {
         self.mutex.deallocate()
     }
 
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         pthread_mutex_lock(self.mutex)
         defer { pthread_mutex_unlock(self.mutex) }
         return try body(&self.value)

@@ -7,7 +7,10 @@ struct ConvoStoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convostore",
         abstract: "Business messaging conversations on LMDB: import, query, check.",
-        subcommands: [Import.self, Export.self, Overdue.self, NewlyOverdue.self, Windows.self, Show.self, Billing.self, Check.self, Stats.self, Serve.self])
+        subcommands: [
+            Import.self, Export.self, Overdue.self, NewlyOverdue.self, Windows.self, Show.self, Billing.self, Rates.self, Limits.self,
+            Purge.self, Erase.self, Backup.self, Compact.self, Upgrade.self, Check.self, Stats.self, Serve.self,
+        ])
 
     /// Maps errors to the contract's exit statuses: 1 = ran but found a problem, 2 = bad usage or the
     /// store could not be opened (ArgumentParser's usage errors are 64 otherwise). Every message

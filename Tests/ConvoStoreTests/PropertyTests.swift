@@ -86,6 +86,7 @@ func snapshot(_ store: ConvoStore) throws -> [AnyHashable] {
             case .message(let m): m.at
             case .status(let s): s.at
             case .control(let c): c.at
+            case .link: 0
             }
         }
         // Sorted by time, keeping the original order among equal times (stable).

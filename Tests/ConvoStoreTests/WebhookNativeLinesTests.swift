@@ -67,6 +67,6 @@ import Testing
         #expect(rejection(#"{"type":"link","business":"b","user_id":"16505551234","customer":"16505551234"}"#)?
             .hasPrefix("user_id: ") == true)
         #expect(rejection(#"{"type":"link","business":"b","user_id":"US.1","customer":"GB.2"}"#)?.hasPrefix("customer: ") == true)
-        #expect(rejection(#"{"type":"linked","business":"b"}"#) == #"type: unknown type "linked" (message, status, control or link)"#)
+        #expect(rejection(#"{"type":"linked","business":"b"}"#) == #"type: unknown type "linked" (message, status, control, link or summary)"#)
     }
 }

@@ -27,6 +27,35 @@ package struct JSONWriter {
     package mutating func field(_ name: String, _ value: Int64?) {
         if let value { self.field(name, value) } else { self.key(name); self.bytes.append(contentsOf: Array("null".utf8)) }
     }
+    /// An array of objects, one per element, each written by `body`.
+    package mutating func arrayField<S: Sequence>(_ name: String, _ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
+        self.key(name)
+        self.bytes.append(UInt8(ascii: "["))
+        var first = true
+        for element in elements {
+            if !first { self.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            self.beginObject()
+            body(&self, element)
+            self.endObject()
+        }
+        self.bytes.append(UInt8(ascii: "]"))
+        self.needsComma = true
+    }
+
+    /// A field whose value is JSON text written elsewhere.
+    package mutating func rawField(_ name: String, _ json: String) {
+        self.key(name)
+        self.bytes.append(contentsOf: json.utf8)
+    }
+
+    /// `text` as a JSON string literal.
+    package static func quoted(_ text: String) -> String {
+        var w = JSONWriter()
+        w.appendString(text)
+        return w.string
+    }
+
     /// A nested object written by `body`.
     package mutating func objectField(_ name: String, _ body: (inout JSONWriter) -> Void) {
         self.key(name)

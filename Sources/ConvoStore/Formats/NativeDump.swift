@@ -16,6 +16,8 @@ package enum DumpLine: Sendable, Hashable {
     case event(Event)
     /// The `{"convostore_dump":1}` header.
     case header
+    /// What a purge kept of history before the horizon (docs/lifecycle.md).
+    case summary(SummaryLine)
 }
 
 /// Runs a line parser on the bytes of `line` (the parsers read bytes; tests hand them strings).
@@ -48,7 +50,8 @@ package enum NativeDump {
         case "status": return .event(.status(try status(value)))
         case "control": return .event(.control(try control(value)))
         case "link": return .event(.link(try link(value)))
-        default: throw DumpLineError("type: unknown type \(Display.quoted(type)) (message, status, control or link)")
+        case "summary": return .summary(try SummaryLine(value))
+        default: throw DumpLineError("type: unknown type \(Display.quoted(type)) (message, status, control, link or summary)")
         }
     }
 

@@ -47,14 +47,58 @@ package enum OutputJSON {
             o.field("from", b.from)
             o.field("to", b.to)
             o.objectField("charged") { c in
-                for category in TemplateCategory.allCases { c.field(category.name, b.charged[category] ?? 0) }
+                for category in ChargeCategory.allCases { c.field(category.name, b.charged[category] ?? 0) }
             }
             o.field("free", b.free)
             o.objectField("violations") { v in
                 for violation in Violation.allCases { v.field(violation.name, b.violations[violation] ?? 0) }
             }
             o.field("amount_micros", b.amountMicros)
+            o.objectField("markets") { m in
+                for name in b.markets.keys.sorted() {
+                    let market = b.markets[name]!
+                    m.objectField(name) { e in
+                        e.objectField("charged") { c in
+                            for category in ChargeCategory.allCases { c.field(category.name, market.charged[category] ?? 0) }
+                        }
+                        e.field("amount_micros", market.amountMicros)
+                    }
+                }
+            }
+            o.field("failed", b.failed)
+            o.objectField("platform") { p in
+                p.objectField("charged") { c in
+                    for category in ChargeCategory.allCases { c.field(category.name, b.platform.charged[category] ?? 0) }
+                }
+                p.field("free", b.platform.free)
+                p.field("unpriced", b.platform.unpriced)
+            }
         }
+    }
+
+    /// `limits`.
+    package static func limits(_ l: MessagingLimitStatus) -> String {
+        JSONWriter.object { o in
+            o.field("business", l.business)
+            o.field("at", l.at)
+            o.field("limit", l.limit)
+            o.field("reached_24h", l.reached24h)
+        }
+    }
+
+    /// One line of `rates show --json`: a version and its rows.
+    package static func rateCardVersion(_ v: RateCardVersion) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("effective_from", v.effectiveFrom)
+        w.arrayField("rows", v.rows) { o, row in
+            o.field("market", row.market)
+            o.field("category", row.category.name)
+            o.field("tier_from", row.tierFrom)
+            o.field("rate_micros", row.rateMicros)
+        }
+        w.endObject()
+        return w.string
     }
 
     /// `stats`.
@@ -76,6 +120,8 @@ package enum OutputJSON {
                 c.field("rate_utility", s.settings.rates.utility)
                 c.field("rate_authentication", s.settings.rates.authentication)
                 c.field("durability", s.settings.durability.rawValue)
+                c.field("service_charges_from", s.settings.serviceChargesFromMillis)
+                c.field("retention_ms", s.settings.retentionMillis)
             }
         }
     }

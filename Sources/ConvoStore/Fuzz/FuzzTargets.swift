@@ -15,7 +15,9 @@
     @_spi(Fuzzing) public static func records(_ bytes: UnsafeRawBufferPointer) {
         _ = try? ConversationRecord(decoding: bytes)
         if let message = try? MessageRecord(decoding: bytes) { _ = message.encoded() }
-        _ = try? BillingEntry(decoding: bytes)
+        _ = try? ChargeKey(decoding: bytes)
+        _ = try? ChargeValue(decoding: bytes)
+        _ = try? RateCardVersion(effectiveFrom: 0, decoding: bytes)
         _ = try? MessageKey(decoding: bytes)
         _ = try? Checkpoint(decoding: bytes)
         _ = try? PendingStatus(decoding: bytes)

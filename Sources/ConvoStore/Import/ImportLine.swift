@@ -5,6 +5,7 @@ struct ImportLine: @unchecked Sendable {
     // @unchecked: handed from the parser thread to the writer through BatchQueue, never shared.
     enum Content {
         case items([WebhookItem])
+        case summary(SummaryLine)
         case reject(String)
         case skip
     }
@@ -52,6 +53,7 @@ struct ImportLine: @unchecked Sendable {
                     switch try NativeDump.parse(raw) {
                     case .header: return .skip
                     case .event(let event): return .items([.event(event)])
+                    case .summary(let summary): return .summary(summary)
                     }
                 } catch {
                     return .reject(error.reason)
@@ -86,6 +88,12 @@ struct ImportLine: @unchecked Sendable {
         switch self.content {
         case .skip: return .skipped
         case .reject(let reason): return .rejected(reason)
+        case .summary(let summary):
+            switch try writer.record(summary) {
+            case .recorded: return .imported
+            case .duplicate: return .duplicate
+            case .rejected(let error): return .rejected(error.description)
+            }
         case .items(let items):
             switch try writer.recordAllOrNothing(items) {
             case .recorded: return .imported

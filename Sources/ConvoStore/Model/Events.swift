@@ -129,6 +129,28 @@ public enum MessageStatus: UInt8, Sendable, Hashable, NamedCase, Comparable {
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
+/// What the platform's own pricing said of an outbound message, as its statuses carry it
+/// (`statuses[].pricing` of a webhook): kept with the message, so that billing can show where the
+/// store's price and the platform's disagree.
+public struct PlatformPricing: Sendable, Hashable {
+    /// `PMP` (per-message pricing) or the older `CBP` (conversation-based).
+    public var model: String
+    /// `marketing`, `utility`, `authentication`, `service`, `marketing_lite`, ... as the platform names it.
+    public var category: String
+    /// `regular`, `free_customer_service`, `free_entry_point`, ...; nil when not given.
+    public var type: String?
+    /// Whether the platform charges the message; nil when not given.
+    public var billable: Bool?
+
+    /// Makes a pricing record.
+    public init(model: String, category: String, type: String? = nil, billable: Bool? = nil) {
+        self.model = model
+        self.category = category
+        self.type = type
+        self.billable = billable
+    }
+}
+
 /// A status report for a message, identified by business and message id.
 public struct StatusUpdate: Sendable, Hashable {
     /// The business that sent the message.
@@ -139,13 +161,16 @@ public struct StatusUpdate: Sendable, Hashable {
     public var status: MessageStatus
     /// When, in epoch milliseconds.
     public var at: Int64
+    /// The platform's pricing of the message, when the status carried it.
+    public var pricing: PlatformPricing?
 
     /// Makes a status update.
-    public init(business: String, messageID: String, status: MessageStatus, at: Int64) {
+    public init(business: String, messageID: String, status: MessageStatus, at: Int64, pricing: PlatformPricing? = nil) {
         self.business = business
         self.messageID = messageID
         self.status = status
         self.at = at
+        self.pricing = pricing
     }
 }
 
@@ -220,6 +245,24 @@ public struct Control: Sendable, Hashable {
     }
 }
 
+/// That a business-scoped user id (`US.13491208655302741918`) and a phone number are one customer
+/// of a business: events naming the user id are recorded in the phone number's conversation.
+public struct IdentityLink: Sendable, Hashable {
+    /// The business the user id is scoped to.
+    public var business: String
+    /// The business-scoped user id.
+    public var userID: String
+    /// The customer's phone number.
+    public var phone: String
+
+    /// Makes a link.
+    public init(business: String, userID: String, phone: String) {
+        self.business = business
+        self.userID = userID
+        self.phone = phone
+    }
+}
+
 /// Anything a store records.
 public enum Event: Sendable, Hashable {
     /// A message, inbound or outbound.
@@ -228,4 +271,6 @@ public enum Event: Sendable, Hashable {
     case status(StatusUpdate)
     /// A control.
     case control(Control)
+    /// A user id known to be a phone number's customer.
+    case link(IdentityLink)
 }

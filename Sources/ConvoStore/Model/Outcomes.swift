@@ -34,6 +34,8 @@ public enum Violation: UInt8, Sendable, Hashable, NamedCase {
     case optedOut = 4
     /// A marketing template while the customer restricted the business.
     case restricted = 5
+    /// A live template that would reach one customer more than the business's messaging limit (R8).
+    case limitReached = 6
 
     /// The name used in outputs, such as `outside_window`.
     public var name: String {
@@ -43,16 +45,52 @@ public enum Violation: UInt8, Sendable, Hashable, NamedCase {
         case .noOptIn: "no_opt_in"
         case .optedOut: "opted_out"
         case .restricted: "restricted"
+        case .limitReached: "limit_reached"
         }
     }
+}
+
+/// What a charged message is charged as (R4, R7): a template's category, or `service` for a free-form
+/// message inside the customer service window from the service-charge date.
+public enum ChargeCategory: UInt8, Sendable, Hashable, NamedCase {
+    /// A marketing template.
+    case marketing = 0
+    /// A utility template (outside the window; inside it too from the service-charge date). Tiered.
+    case utility = 1
+    /// An authentication template. Tiered.
+    case authentication = 2
+    /// A free-form message inside the window, from the service-charge date (R7).
+    case service = 3
+
+    /// `marketing`, `utility`, `authentication` or `service`.
+    public var name: String {
+        switch self {
+        case .marketing: "marketing"
+        case .utility: "utility"
+        case .authentication: "authentication"
+        case .service: "service"
+        }
+    }
+
+    /// The charge category of a template category.
+    public init(_ template: TemplateCategory) {
+        switch template {
+        case .marketing: self = .marketing
+        case .utility: self = .utility
+        case .authentication: self = .authentication
+        }
+    }
+
+    /// Whether monthly volume tiers apply (R7: utility and authentication).
+    public var isTiered: Bool { self == .utility || self == .authentication }
 }
 
 /// How an outbound message is classified: free, charged in a category, or a violation (never charged).
 public enum SendOutcome: Sendable, Hashable {
     /// Allowed and free.
     case free
-    /// Allowed and charged at the rate of its category.
-    case charged(TemplateCategory)
+    /// Allowed and charged at the rate of its category (R7: by market, date and volume).
+    case charged(ChargeCategory)
     /// Refused live; kept and counted in an import of history.
     case violation(Violation)
 
@@ -73,8 +111,8 @@ public enum SendOutcome: Sendable, Hashable {
     init?(code: UInt8) {
         switch code {
         case 0: self = .free
-        case 0x10...0x12: self = .charged(TemplateCategory(rawValue: code & 0x0F)!)
-        case 0x21...0x25: self = .violation(Violation(rawValue: code & 0x0F)!)
+        case 0x10...0x13: self = .charged(ChargeCategory(rawValue: code & 0x0F)!)
+        case 0x21...0x26: self = .violation(Violation(rawValue: code & 0x0F)!)
         default: return nil
         }
     }

@@ -63,13 +63,38 @@ public struct BillingSummary: Sendable, Hashable {
     /// End of the period (exclusive), or `nil` for no end.
     public var to: Int64?
     /// Charged messages per category.
-    public var charged: [TemplateCategory: Int] = [:]
+    public var charged: [ChargeCategory: Int] = [:]
     /// Allowed messages that cost nothing.
     public var free = 0
     /// Messages per violated rule (never charged).
     public var violations: [Violation: Int] = [:]
-    /// The total, in micro-units of currency.
+    /// The total, in micro-units of currency: each charged message at the rate of its market, its
+    /// time and its monthly rank (R7).
     public var amountMicros: Int64 = 0
+    /// Per market with at least one charged message: its charges and their total.
+    public var markets: [String: MarketCharges] = [:]
+    /// Messages that failed (R6): neither charged nor violations.
+    public var failed = 0
+    /// The same messages as the platform's own pricing classed them (webhook statuses).
+    public var platform = PlatformCharges()
+}
+
+/// One market's part of a ``BillingSummary``.
+public struct MarketCharges: Sendable, Hashable {
+    /// Charged messages per category.
+    public var charged: [ChargeCategory: Int] = [:]
+    /// Their total, in micro-units.
+    public var amountMicros: Int64 = 0
+}
+
+/// What the platform's own pricing (statuses' `pricing`) said of a ``BillingSummary``'s messages.
+public struct PlatformCharges: Sendable, Hashable {
+    /// Messages the platform charged, per category.
+    public var charged: [ChargeCategory: Int] = [:]
+    /// Messages the platform said were free.
+    public var free = 0
+    /// Messages with no status that carried pricing.
+    public var unpriced = 0
 }
 
 /// A message read back from the store.

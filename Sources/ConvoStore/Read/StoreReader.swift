@@ -34,26 +34,16 @@ public struct StoreReader {
         return try self.reader.classifyProspective(try self.reader.conversation(key: key), at: at, isTemplate: isTemplate, category: isTemplate ? category : nil)
     }
 
-    /// The price of an outcome under the store's rate card.
-    public func amount(for outcome: SendOutcome) -> Int64 { self.reader.amount(for: outcome) }
-
-    /// Charges and violations of a business's outbound messages with time in `[from, to)` (R4).
-    public func billing(business: String, from: Int64? = nil, to: Int64? = nil) throws -> BillingSummary {
-        var summary = BillingSummary(business: business, from: from, to: to)
-        let b = [UInt8](utf8: business)
-        let lower = Keys.businessTimeBound(business: b, time: Limits.clampQuery(from ?? 0))
-        let upper: KeyBound = to.map { .exclusive(Keys.businessTimeBound(business: b, time: Limits.clampQuery($0))) } ?? .exclusive(Keys.business(b) + [0xFF])
-        try self.txn.forEach(self.db.billing, from: .inclusive(lower), to: upper) { _, value in
-            let entry = try BillingEntry(decoding: value)
-            switch entry.outcome {
-            case .free: summary.free += 1
-            case .charged(let category): summary.charged[category, default: 0] += 1
-            case .violation(let violation): summary.violations[violation, default: 0] += 1
-            }
-            summary.amountMicros += entry.amount
-            return true
-        }
-        return summary
+    /// What an outbound message to `customer` at `at` would cost if it were sent now, classed
+    /// `outcome` (from ``checkSend(business:customer:at:kind:category:)``): the rate of its market, of
+    /// the card in force at `at`, at the rank it would take in its month (after the messages
+    /// recorded at `at`).
+    public func price(business: String, customer: String, at: Int64, outcome: SendOutcome) throws -> Int64 {
+        guard case .charged(let category) = outcome else { return 0 }
+        let at = min(max(at, 0), Limits.times.upperBound)
+        let market = Markets.market(ofCustomer: customer)
+        let rank = try self.reader.chargeRank(business: [UInt8](utf8: business), market: market, category: category, at: at, id: [0xFF])
+        return try self.reader.rateBook().price(market: market.name, category: category, at: at, rank: rank)
     }
 
     /// A conversation's messages, newest first, `limit` at a time; pass the last one's `position` as

@@ -46,6 +46,21 @@ public enum Limits {
         case .message(let message): try validate(message)
         case .status(let status): try validate(status)
         case .control(let control): try validate(control)
+        case .link(let link): try validate(link)
+        }
+    }
+
+    /// Throws the first limit `link` breaks: the business and both customer ids, and a user id of
+    /// the form `CC.digits`.
+    public static func validate(_ link: IdentityLink) throws(ConvoStoreError) {
+        try checkID(link.business, field: "business", limit: partyIDBytes)
+        try checkID(link.userID, field: "user_id", limit: partyIDBytes)
+        try checkID(link.phone, field: "customer", limit: partyIDBytes)
+        guard CustomerID.isUserID(link.userID) else {
+            throw .invalidField(field: "user_id", reason: "\(Display.quoted(link.userID)) is not a business-scoped user id (CC.digits)")
+        }
+        guard !CustomerID.isUserID(link.phone) else {
+            throw .invalidField(field: "customer", reason: "a user id is linked to a phone number, not to another user id")
         }
     }
 
@@ -84,7 +99,16 @@ public enum Limits {
         try checkID(status.business, field: "business", limit: partyIDBytes)
         try checkID(status.messageID, field: "id", limit: messageIDBytes)
         try checkTime(status.at)
+        if let pricing = status.pricing {
+            for (field, value) in [("pricing.pricing_model", pricing.model), ("pricing.category", pricing.category), ("pricing.type", pricing.type ?? "")]
+            where value.utf8.count > pricingFieldBytes {
+                throw .limitExceeded(field: field, limit: pricingFieldBytes, actual: value.utf8.count)
+            }
+        }
     }
+
+    /// The platform pricing's fields (model, category, type): at most 64 bytes each.
+    public static let pricingFieldBytes = 64
 
     /// Throws the first limit or rule `control` breaks (a business may only block or unblock).
     public static func validate(_ control: Control) throws(ConvoStoreError) {

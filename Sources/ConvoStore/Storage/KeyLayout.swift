@@ -3,25 +3,37 @@ import LMDB
 // The store's key layout, in one place. Every integer and time is big-endian, so byte order is
 // numeric order. `ord(x)` is an id in order-preserving form (0x00 -> 0x00 0xFF, then 0x00 0x00), so
 // that a key (ord(business), ord(customer)) sorts by business bytes, then customer bytes. Times are
-// epoch milliseconds (u64). `seq` is a store-wide counter that makes keys unique and orders events
-// that share a millisecond by the order they were recorded.
+// epoch milliseconds (u64); `day` and `minute` are whole UTC days and minutes since the epoch (u32).
+// `seq` is a store-wide counter that makes keys unique and orders events that share a millisecond
+// by the order they were recorded. Record values end with a CRC-32C of the rest (Checksum.swift).
 //
 // | database       | key                                          | value                                  |
 // |----------------|----------------------------------------------|----------------------------------------|
-// | meta           | "format" / "settings" / "counters"           | u32 / JSON / nextConversation u32, nextSeq u64 |
+// | meta           | "format" / "settings" / "counters" / "horizon" / "rates" | u32 / JSON / nextConversation u32, nextSeq u64 / u64 / generation u64 |
 // | conversations  | ord(business) ord(customer)                  | conv u32 (written once, at creation)   |
-// | messages       | conv u32                                     | ConversationRecord (61 bytes)          |
+// | customers      | ord(customer) ord(business)                  | conv u32: a customer's conversations (erasure) |
+// | conversationKeys | conv u32                                   | ord(business) ord(customer): a conversation's key by its id |
+// | messages       | conv u32                                     | ConversationRecord (+ purged summary)  |
 // |                | conv u32, direction u8, at u64, seq u64      | MessageRecord                          |
 // | messageIDs     | ord(business) id                             | messages key (21 bytes)                |
-// | pendingStatus  | ord(business) id                             | status u8, at u64 (status before its message) |
+// | pendingStatus  | ord(business) id                             | status u8, at u64 [, pricing] (a status before its message) |
 // | controls       | conv u32, group u8, at u64, seq u64          | action u8                              |
 // | dueByTime      | replyDueAt u64, ord(business) ord(customer)  | waitingSince u64                       |
 // | dueByBusiness  | ord(business), replyDueAt u64, ord(customer) | waitingSince u64                       |
 // | expiryByTime   | windowExpiresAt u64, ord(business) ord(customer) | (empty)                            |
 // | expiryByBusiness | ord(business), windowExpiresAt u64, ord(customer) | (empty)                         |
-// | billing        | ord(business), at u64, seq u64               | outcome u8, amount i64, conv u32       |
+// | charges (dupsort) | ord(business), market, class u8, day u32, platform u8 | at u64, 1, message id — or at u64, 0, seq u64 for a charge kept without its message |
+// | rates          | effectiveFrom u64                            | RateCardVersion (its rows)             |
 // | businessSLA    | ord(business)                                | replySLA u64 (ms)                      |
-// | checkpoints    | "import:" + canonical path of the input      | Checkpoint: offset u64, line u64, rejects length u64, fingerprint u64 |
+// | messagingLimits | ord(business)                               | limit u64 (R8; absent: unlimited)      |
+// | reaches        | conv u32, at u64                             | templates u32 (R8: reaches of one conversation at one time) |
+// | reachEdges (dupsort) | ord(business), edge u8 (0 start, 1 end), minute u32 | at u64, conv u32 (an end: and its start u64) |
+// | reachDays      | ord(business), day u32                       | customers reached at the day's start u32 |
+// | oldest         | at u64, conv u32                             | (empty): each conversation by its oldest event (purge) |
+// | horizons       | ord(business)                                | horizon u64 (R9, `purge --business`)   |
+// | identities     | ord(business), 1, user id                    | phone number (a user id's customer)    |
+// |                | ord(business), 2, ord(phone), user id        | (empty): the user ids of a phone number (erasure) |
+// | checkpoints    | "import:" + canonical path of the input      | Checkpoint: version u8, offset, line, rejects length, prefix hash, six counts (u64 each) |
 //
 // A conversation's record sits in `messages` right before its messages, so the event that updates
 // the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
@@ -30,11 +42,27 @@ import LMDB
 // dueBy* hold exactly the conversations with a reply due (R2) that are not blocked now, so an
 // overdue scan is a cursor walk up to T. expiryBy* hold every conversation whose customer wrote.
 // Scans cost O(log n + results).
+//
+// charges holds one value per outbound message (and per charge kept after a purge or an erasure),
+// under the key of its business, market, billing class, UTC day and platform class. A key's values
+// sort by (time, message id), the order of R7's volume ranks, and their number is one
+// `mdb_cursor_count` away: billing for a range adds whole days' counts and walks only the values of
+// the days it cuts; a message's rank is the counts of its month's earlier days plus its place in
+// its day (docs/pricing.md). A charge kept without its message has no id (it could name the
+// customer): it sorts before the messages of its millisecond.
+//
+// R8's reached(B, T) = reachDays(B, D) + starts in (D, T] - ends in (D, T], D the UTC midnight at or
+// before T; reachEdges counts by minute with `mdb_cursor_count` (docs/pricing.md, "Messaging limits").
+//
+// A purged conversation's record carries a summary of its purged history (ConversationRecord.swift,
+// docs/lifecycle.md); `oldest` finds the conversations with events before a purge's horizon.
 
 /// The named databases of a store.
 struct Databases: Sendable {
     let meta: Database
     let conversations: Database
+    let customers: Database
+    let conversationKeys: Database
     let messages: Database
     let messageIDs: Database
     let pendingStatus: Database
@@ -43,13 +71,26 @@ struct Databases: Sendable {
     let dueByBusiness: Database
     let expiryByTime: Database
     let expiryByBusiness: Database
-    let billing: Database
+    let charges: Database
+    let rates: Database
     let businessSLA: Database
+    let messagingLimits: Database
+    let reaches: Database
+    let reachEdges: Database
+    let reachDays: Database
+    let oldest: Database
+    let horizons: Database
+    let identities: Database
     let checkpoints: Database
+
+    /// How many named databases a store has (the environment is opened with room for them).
+    static let count = 23
 
     init(_ txn: WriteTransaction) throws {
         self.meta = try txn.openDatabase("meta")
         self.conversations = try txn.openDatabase("conversations")
+        self.customers = try txn.openDatabase("customers")
+        self.conversationKeys = try txn.openDatabase("conversationKeys")
         self.messages = try txn.openDatabase("messages")
         self.messageIDs = try txn.openDatabase("messageIDs")
         self.pendingStatus = try txn.openDatabase("pendingStatus")
@@ -58,14 +99,23 @@ struct Databases: Sendable {
         self.dueByBusiness = try txn.openDatabase("dueByBusiness")
         self.expiryByTime = try txn.openDatabase("expiryByTime")
         self.expiryByBusiness = try txn.openDatabase("expiryByBusiness")
-        self.billing = try txn.openDatabase("billing")
+        self.charges = try txn.openDatabase("charges", flags: [.create, .dupSort])
+        self.rates = try txn.openDatabase("rates")
         self.businessSLA = try txn.openDatabase("businessSLA")
+        self.messagingLimits = try txn.openDatabase("messagingLimits")
+        self.reaches = try txn.openDatabase("reaches")
+        self.reachEdges = try txn.openDatabase("reachEdges", flags: [.create, .dupSort])
+        self.reachDays = try txn.openDatabase("reachDays")
+        self.oldest = try txn.openDatabase("oldest")
+        self.horizons = try txn.openDatabase("horizons")
+        self.identities = try txn.openDatabase("identities")
         self.checkpoints = try txn.openDatabase("checkpoints")
     }
 
     var all: [Database] {
-        [meta, conversations, messages, messageIDs, pendingStatus, controls, dueByTime, dueByBusiness,
-         expiryByTime, expiryByBusiness, billing, businessSLA, checkpoints]
+        [meta, conversations, customers, conversationKeys, messages, messageIDs, pendingStatus, controls, dueByTime, dueByBusiness,
+         expiryByTime, expiryByBusiness, charges, rates, businessSLA, messagingLimits, reaches, reachEdges, reachDays,
+         oldest, horizons, identities, checkpoints]
     }
 }
 
@@ -157,11 +207,72 @@ enum Keys {
         return w.bytes
     }
 
-    static func billing(business: [UInt8], at: Int64, seq: UInt64) -> [UInt8] {
-        var w = ByteWriter(capacity: 18 + business.count)
+    /// A key of `customers`: `ord(customer) ord(business)`.
+    static func customer(_ customer: [UInt8], business: [UInt8]) -> [UInt8] {
+        var w = ByteWriter(capacity: business.count + customer.count + 4)
+        w.ordered(customer)
         w.ordered(business)
+        return w.bytes
+    }
+
+    /// A key of `reaches`: `conv, at`.
+    static func reach(conversation: UInt32, at: Int64) -> [UInt8] {
+        var w = ByteWriter(capacity: 12)
+        w.u32(conversation)
         w.time(at)
-        w.u64(seq)
+        return w.bytes
+    }
+
+    /// A key of `reachEdges`: `ord(business), edge, minute`.
+    static func reachEdge(business: [UInt8], edge: ReachEdge, minute: UInt32) -> [UInt8] {
+        var w = ByteWriter(capacity: business.count + 7)
+        w.ordered(business)
+        w.u8(edge.rawValue)
+        w.u32(minute)
+        return w.bytes
+    }
+
+    /// A value of `reachEdges`: `at, conv`, and for an end the start of its interval.
+    static func reachEdgeValue(at: Int64, conversation: UInt32, start: Int64? = nil) -> [UInt8] {
+        var w = ByteWriter(capacity: 20)
+        w.time(at)
+        w.u32(conversation)
+        if let start { w.time(start) }
+        return w.bytes
+    }
+
+    /// A key of `reachDays`: `ord(business), day`.
+    static func reachDay(business: [UInt8], day: UInt32) -> [UInt8] {
+        var w = ByteWriter(capacity: business.count + 6)
+        w.ordered(business)
+        w.u32(day)
+        return w.bytes
+    }
+
+    /// A key of `oldest`: `at, conv`.
+    static func oldest(at: Int64, conversation: UInt32) -> [UInt8] {
+        var w = ByteWriter(capacity: 12)
+        w.time(at)
+        w.u32(conversation)
+        return w.bytes
+    }
+
+    /// A key of `identities`: `ord(business), 1, user id` (its value: the phone number).
+    static func identity(business: [UInt8], userID: [UInt8]) -> [UInt8] {
+        var w = ByteWriter(capacity: business.count + userID.count + 3)
+        w.ordered(business)
+        w.u8(1)
+        w.raw(userID)
+        return w.bytes
+    }
+
+    /// A key of `identities` by phone number: `ord(business), 2, ord(phone)`, then a user id.
+    static func identityByPhone(business: [UInt8], phone: [UInt8], userID: [UInt8] = []) -> [UInt8] {
+        var w = ByteWriter(capacity: business.count + phone.count + userID.count + 5)
+        w.ordered(business)
+        w.u8(2)
+        w.ordered(phone)
+        w.raw(userID)
         return w.bytes
     }
 
@@ -195,7 +306,7 @@ enum Keys {
 }
 
 /// A conversation's parties as bytes and its key in `conversations`, built once per event.
-struct ConversationKey {
+struct ConversationKey: Equatable {
     let business: [UInt8]
     let customer: [UInt8]
     /// `ord(business) ord(customer)`.

@@ -14,6 +14,17 @@ struct MessageRecord: Equatable {
     var outcome: SendOutcome?
     var status: MessageStatus?
     var statusAt: Int64?
+    /// What the platform's own pricing said of it (its statuses' `pricing`).
+    var pricing: PlatformPricing?
+    /// Whether it reaches its customer (R8): an allowed template, not failed, sent while the window
+    /// was closed. It then has an entry in `reaches`.
+    var isReach = false
+    /// Recorded because a webhook status named it, not from the message itself: its time and class
+    /// are those its earliest status implies, and move if an earlier status arrives.
+    var isImplied = false
+
+    /// A failed message never reached the customer (R6).
+    var isFailed: Bool { self.status == .failed }
 
     private struct Flags: OptionSet {
         let rawValue: UInt8
@@ -24,6 +35,18 @@ struct MessageRecord: Equatable {
         static let hasEntryPoint = Flags(rawValue: 16)
         static let hasOutcome = Flags(rawValue: 32)
         static let hasStatus = Flags(rawValue: 64)
+        static let more = Flags(rawValue: 128)
+    }
+
+    /// The second flags byte, present when `more` is set.
+    private struct MoreFlags: OptionSet {
+        let rawValue: UInt8
+        static let hasPricing = MoreFlags(rawValue: 1)
+        static let isReach = MoreFlags(rawValue: 2)
+        static let pricingHasType = MoreFlags(rawValue: 4)
+        static let billableKnown = MoreFlags(rawValue: 8)
+        static let billable = MoreFlags(rawValue: 16)
+        static let isImplied = MoreFlags(rawValue: 32)
     }
 
     var isTemplate: Bool { self.kind == Array("template".utf8) }
@@ -47,8 +70,21 @@ struct MessageRecord: Equatable {
         if self.entryPoint != nil { flags.insert(.hasEntryPoint) }
         if self.outcome != nil { flags.insert(.hasOutcome) }
         if self.status != nil { flags.insert(.hasStatus) }
-        var w = ByteWriter(capacity: 16 + self.id.count + self.kind.count + (self.body?.count ?? 0))
+        var more: MoreFlags = []
+        if let pricing = self.pricing {
+            more.insert(.hasPricing)
+            if pricing.type != nil { more.insert(.pricingHasType) }
+            if let billable = pricing.billable {
+                more.insert(.billableKnown)
+                if billable { more.insert(.billable) }
+            }
+        }
+        if self.isReach { more.insert(.isReach) }
+        if self.isImplied { more.insert(.isImplied) }
+        if !more.isEmpty { flags.insert(.more) }
+        var w = ByteWriter(capacity: 24 + self.id.count + self.kind.count + (self.body?.count ?? 0))
         w.u8(flags.rawValue)
+        if !more.isEmpty { w.u8(more.rawValue) }
         w.u8(self.category?.rawValue ?? 0)
         w.u8(self.outcome?.code ?? 0)
         w.u8(self.status?.rawValue ?? 0)
@@ -59,13 +95,20 @@ struct MessageRecord: Equatable {
             w.short(Array(entry.source.utf8))
             w.short(Array(entry.id.utf8))
         }
+        if let pricing = self.pricing {
+            w.short(Array(pricing.model.utf8))
+            w.short(Array(pricing.category.utf8))
+            if let type = pricing.type { w.short(Array(type.utf8)) }
+        }
         if let body = self.body { w.long(body) }
+        w.seal()
         return w.bytes
     }
 
     init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
-        var r = ByteReader(buffer, database: "messages")
+        var r = try ByteReader.sealed(buffer, database: "messages")
         let flags = Flags(rawValue: try r.u8())
+        let more = flags.contains(.more) ? MoreFlags(rawValue: try r.u8()) : []
         let category = try r.u8()
         let outcome = try r.u8()
         let status = try r.u8()
@@ -109,9 +152,36 @@ struct MessageRecord: Equatable {
         } else {
             self.entryPoint = nil
         }
+        if more.contains(.hasPricing) {
+            let model = try r.short()
+            let category = try r.short()
+            let type = more.contains(.pricingHasType) ? try r.short() : nil
+            guard let modelText = String(validating: model, as: UTF8.self), let categoryText = String(validating: category, as: UTF8.self),
+                  type.map({ String(validating: $0, as: UTF8.self) != nil }) ?? true
+            else { throw .corruptRecord(database: "messages", detail: "platform pricing is not UTF-8") }
+            self.pricing = PlatformPricing(
+                model: modelText, category: categoryText, type: type.flatMap { String(validating: $0, as: UTF8.self) },
+                billable: more.contains(.billableKnown) ? more.contains(.billable) : nil)
+        } else {
+            self.pricing = nil
+        }
+        self.isReach = more.contains(.isReach)
+        self.isImplied = more.contains(.isImplied)
         self.body = flags.contains(.hasBody) ? try r.long() : nil
         self.bodyIsText = !flags.contains(.bodyIsBytes)
         try r.expectEnd()
+    }
+
+    /// Whether a stored message record is of a failed message (R6), read from its first bytes only:
+    /// the walks that skip failed messages read nothing else of them.
+    static func isFailed(_ buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) -> Bool {
+        var r = ByteReader(buffer, database: "messages")
+        let flags = Flags(rawValue: try r.u8())
+        if flags.contains(.more) { _ = try r.u8() }
+        _ = try r.u8()  // category
+        _ = try r.u8()  // outcome
+        let status = try r.u8()
+        return flags.contains(.hasStatus) && status == MessageStatus.failed.rawValue
     }
 
     /// Whether `message` is the same message as this record (idempotent re-import).

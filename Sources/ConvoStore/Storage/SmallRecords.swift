@@ -1,6 +1,6 @@
 import LMDB
 
-// The small codecs: a message key parsed, a billing entry, a status waiting for its message.
+// The small codecs: a message key parsed, a status waiting for its message.
 
 /// The key of a message record, parsed.
 struct MessageKey: Equatable {
@@ -32,54 +32,29 @@ struct MessageKey: Equatable {
     }
 }
 
-/// A billing entry's value.
-struct BillingEntry: Equatable {
-    var outcome: SendOutcome
-    var amount: Int64
-    var conversation: UInt32
-
-    func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 13)
-        w.u8(self.outcome.code)
-        w.u64(UInt64(bitPattern: self.amount))
-        w.u32(self.conversation)
-        return w.bytes
-    }
-
-    init(outcome: SendOutcome, amount: Int64, conversation: UInt32) {
-        self.outcome = outcome
-        self.amount = amount
-        self.conversation = conversation
-    }
-
-    init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
-        var r = ByteReader(buffer, database: "billing")
-        let code = try r.u8()
-        guard let outcome = SendOutcome(code: code) else {
-            throw .corruptRecord(database: "billing", detail: "unknown outcome \(code)")
-        }
-        self.outcome = outcome
-        self.amount = Int64(bitPattern: try r.u64())
-        self.conversation = try r.u32()
-        try r.expectEnd()
-    }
-}
-
 /// A status that arrived before its message (R6), kept until the message does.
 struct PendingStatus: Equatable {
     var status: MessageStatus
     var at: Int64
+    var pricing: PlatformPricing?
 
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 9)
+        var w = ByteWriter(capacity: 16)
         w.u8(self.status.rawValue)
         w.time(self.at)
+        if let pricing = self.pricing {
+            w.u8((pricing.type == nil ? 0 : 1) | (pricing.billable == nil ? 0 : 2) | (pricing.billable == true ? 4 : 0))
+            w.short(Array(pricing.model.utf8))
+            w.short(Array(pricing.category.utf8))
+            if let type = pricing.type { w.short(Array(type.utf8)) }
+        }
         return w.bytes
     }
 
-    init(status: MessageStatus, at: Int64) {
+    init(status: MessageStatus, at: Int64, pricing: PlatformPricing? = nil) {
         self.status = status
         self.at = at
+        self.pricing = pricing
     }
 
     init(decoding buffer: UnsafeRawBufferPointer) throws(ConvoStoreError) {
@@ -90,6 +65,15 @@ struct PendingStatus: Equatable {
         }
         self.status = status
         self.at = try r.time()
+        if r.isAtEnd {
+            self.pricing = nil
+        } else {
+            let flags = try r.u8()
+            let model = String(utf8Bytes: try r.short())
+            let category = String(utf8Bytes: try r.short())
+            let type = flags & 1 != 0 ? String(utf8Bytes: try r.short()) : nil
+            self.pricing = PlatformPricing(model: model, category: category, type: type, billable: flags & 2 != 0 ? flags & 4 != 0 : nil)
+        }
         try r.expectEnd()
     }
 }

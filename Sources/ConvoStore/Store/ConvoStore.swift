@@ -16,6 +16,9 @@ public struct StoreOptions: Sendable {
     public var maxEventsPerCommit = 10_000
     /// Where the store logs (never message bodies).
     public var logger = Logger(label: "convostore")
+    /// Upgrade a store of the previous format (2) on open (``ConvoStore/upgrade(at:)``); else such
+    /// a store is refused with a clear error.
+    public var upgradeFormat = false
 
     /// The defaults.
     public init() {}
@@ -40,9 +43,13 @@ public final class ConvoStore: Sendable {
     let databases: Databases
     let writer: GroupCommitWriter
     let logger: Logger
+    /// The rate card, parsed once per change (R7).
+    let pricing = PricingCache()
 
-    /// 1: the first layout; 2: conversation records moved next to their messages (KeyLayout.swift).
-    static let formatVersion: UInt32 = 2
+    /// 1: the first layout; 2: conversation records moved next to their messages; 3: checksummed
+    /// records, charges by market and day (R7), reaches (R8), purge summaries and identities (R9,
+    /// user ids) (KeyLayout.swift).
+    static let formatVersion: UInt32 = 3
     private static let formatKey = Array("format".utf8)
     private static let settingsKey = Array("settings".utf8)
 
@@ -51,11 +58,14 @@ public final class ConvoStore: Sendable {
     /// - Throws: ``ConvoStoreError/incompatibleStore(_:)`` if the store exists with other settings.
     public static func open(at path: String, settings: StoreSettings? = nil, options: StoreOptions = .init()) throws -> ConvoStore {
         try settings?.validate()
+        if options.upgradeFormat, access(path + "/data.mdb", F_OK) == 0, !Environment.isOpenInThisProcess(path: path) {
+            try Self.upgrade(at: path)
+        }
         var lmdb = EnvironmentOptions()
         lmdb.mapSize = options.initialMapSize
         lmdb.maxMapSize = options.maxMapSize
         lmdb.maxReaders = options.maxReaders
-        lmdb.maxDatabases = 16
+        lmdb.maxDatabases = 32  // room for Databases.count and more; the wrapper's default, so tools opening the environment share it
         // Durability is known only after reading the settings; reopen below if it differs.
         let environment = try Environment.open(path: path, options: lmdb)
         let (databases, stored) = try Self.prepare(environment, settings: settings)
@@ -83,7 +93,9 @@ public final class ConvoStore: Sendable {
                 guard raw.count == 4, BigEndian.read(UInt32.self, from: raw) == formatVersion else {
                     let found = raw.count == 4 ? "\(BigEndian.read(UInt32.self, from: raw))" : "\(Array(raw))"
                     throw ConvoStoreError.incompatibleStore(
-                        "\(env.path) has store format \(found), this build reads \(formatVersion): export it with the build that wrote it, then import")
+                        found == "2"
+                            ? "\(env.path) has store format 2, this build reads \(formatVersion): upgrade it (ConvoStore.upgrade, `convostore upgrade`)"
+                            : "\(env.path) has store format \(found), this build reads \(formatVersion): export it with the build that wrote it, then import")
                 }
                 guard let json = try txn.get(databases.meta, key: settingsKey) else {
                     throw ConvoStoreError.corruptRecord(database: "meta", detail: "settings missing")
@@ -106,7 +118,7 @@ public final class ConvoStore: Sendable {
     /// Runs `body` with a snapshot of the store; many threads may read at once.
     public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
         try self.environment.read { txn in
-            try body(StoreReader(reader: ConversationReader(txn: txn, db: self.databases, settings: self.settings)))
+            try body(StoreReader(reader: ConversationReader(txn: txn, db: self.databases, settings: self.settings, pricing: self.pricing)))
         }
     }
 

@@ -22,6 +22,11 @@ public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible 
     case closed
     /// A file operation failed: what was done, on which path, and the system's error number.
     case io(operation: String, path: String, errno: Int32)
+    /// An event before the retention horizon (R9): history before it was purged, so the event can
+    /// no longer be recorded exactly.
+    case beforeHorizon(Int64)
+    /// An erasure named a customer the store does not know.
+    case unknownCustomer(String)
 
     /// A sentence for a person.
     public var description: String {
@@ -40,6 +45,10 @@ public enum ConvoStoreError: Error, Hashable, Sendable, CustomStringConvertible 
             return "incompatible store: \(detail)"
         case .closed:
             return "the store is closed"
+        case .beforeHorizon(let horizon):
+            return "before the retention horizon \(Timestamp.format(horizon))"
+        case .unknownCustomer(let customer):
+            return "no conversation or link names the customer \(Display.quoted(customer))"
         case .io(let operation, let path, let code):
             return "cannot \(operation) \(path): \(String(cString: strerror(code)))"
         }

@@ -1,6 +1,7 @@
 import LMDB
 
-/// Prices per template category, in micro-units of currency.
+/// The store's default prices per category, in micro-units of currency: what a message costs when
+/// no loaded rate card (R7, `ConvoStore.importRates`) has a rate for it. The same in every market.
 public struct RateCard: Sendable, Hashable, Codable {
     /// Per marketing template.
     public var marketing: Int64 = 25_000
@@ -12,11 +13,11 @@ public struct RateCard: Sendable, Hashable, Codable {
     /// The default rate card.
     public init() {}
 
-    /// The price of one message of `category`.
-    public func rate(for category: TemplateCategory) -> Int64 {
+    /// The price of one message of `category`; `service` is the utility default (R7).
+    public func rate(for category: ChargeCategory) -> Int64 {
         switch category {
         case .marketing: self.marketing
-        case .utility: self.utility
+        case .utility, .service: self.utility
         case .authentication: self.authentication
         }
     }
@@ -54,9 +55,33 @@ public struct StoreSettings: Sendable, Hashable, Codable {
     public var rates = RateCard()
     /// Commit durability; durable unless asked.
     public var durability: StoreDurability = .durable
+    /// From when free-form messages inside the window, and utility templates inside it, are charged
+    /// (R7): 2026-10-01T00:00:00Z.
+    public var serviceChargesFromMillis: Int64 = 1_790_812_800_000
+    /// How long history is kept (R9): when set, the writer purges what falls before now minus this,
+    /// in small steps between group commits. `nil`: everything is kept.
+    public var retentionMillis: Int64?
 
     /// The defaults of domain.md.
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case windowMillis, replySLAMillis, freeEntryReplyMillis, freeEntryWindowMillis, rates, durability
+        case serviceChargesFromMillis, retentionMillis
+    }
+
+    /// Decodes settings; those a store of an earlier format did not keep take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.windowMillis = try c.decode(Int64.self, forKey: .windowMillis)
+        self.replySLAMillis = try c.decode(Int64.self, forKey: .replySLAMillis)
+        self.freeEntryReplyMillis = try c.decode(Int64.self, forKey: .freeEntryReplyMillis)
+        self.freeEntryWindowMillis = try c.decode(Int64.self, forKey: .freeEntryWindowMillis)
+        self.rates = try c.decode(RateCard.self, forKey: .rates)
+        self.durability = try c.decode(StoreDurability.self, forKey: .durability)
+        self.serviceChargesFromMillis = try c.decodeIfPresent(Int64.self, forKey: .serviceChargesFromMillis) ?? 1_790_812_800_000
+        self.retentionMillis = try c.decodeIfPresent(Int64.self, forKey: .retentionMillis)
+    }
 
     func validate() throws(ConvoStoreError) {
         for (name, value) in [("window", windowMillis), ("replySLA", replySLAMillis),
@@ -67,6 +92,10 @@ public struct StoreSettings: Sendable, Hashable, Codable {
         }
         for (name, value) in [("marketing", rates.marketing), ("utility", rates.utility), ("authentication", rates.authentication)] {
             guard value >= 0 else { throw .invalidField(field: "rates.\(name)", reason: "must not be negative, got \(value)") }
+        }
+        try Limits.checkTime(self.serviceChargesFromMillis, field: "serviceChargesFrom")
+        if let retention = self.retentionMillis, retention < 60_000 || retention > 100 * 366 * 86_400_000 {
+            throw .invalidField(field: "retention", reason: "must be between 1 minute and 100 years, got \(retention) ms")
         }
     }
 }

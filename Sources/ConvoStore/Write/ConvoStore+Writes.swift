@@ -9,7 +9,7 @@ extension ConvoStore {
     public func write<T>(_ body: (StoreWriter) throws -> T) throws -> T {
         let started = StoreMetrics.shared.start()
         let result = try self.environment.write { txn in
-            let recorder = try Recorder(txn: txn, db: self.databases, settings: self.settings)
+            let recorder = try Recorder(txn: txn, db: self.databases, settings: self.settings, pricing: self.pricing)
             let result = try body(StoreWriter(recorder: recorder))
             try recorder.finish()
             return result

@@ -7,10 +7,11 @@ extension Recorder {
     /// Records a control. Live, a business may block only a customer whose window is open.
     /// Its limits must have been checked (``Limits/validate(_:)-(Control)``).
     func record(_ control: Control, live: Bool) throws -> RecordResult {
-        let key = ConversationKey(business: control.business, customer: control.customer)
+        let key = try self.conversationKey(business: control.business, customer: control.customer)
+        if let error = try self.horizonViolation(business: key.business, at: control.at) { return .rejected(error) }
         let old = try self.reader.conversation(key: key.encoded)
         if live, control.actor == .business, control.action == .block {
-            let lastIn = try old.flatMap { c in try self.reader.latest(.inbound, of: c.id, atOrBefore: control.at) }
+            let lastIn = try old.flatMap { c in try self.reader.latestInbound(of: c, atOrBefore: control.at) }
             guard let lastIn, control.at < lastIn + self.settings.windowMillis else {
                 return .rejected(.businessBlockOutsideWindow(business: control.business, customer: control.customer))
             }
@@ -22,14 +23,16 @@ extension Recorder {
             return .duplicate
         }
         var c = self.conversationOrNew(old)
+        c.oldest = min(c.oldest ?? control.at, control.at)
         try self.txn.put(
             self.db.controls, key: Keys.control(conversation: c.id, group: group, at: control.at, seq: self.takeSeq()),
             value: [control.action.rawValue])
-        let controls = try self.reader.controls(of: c.id)
+        c.flags.insert(.hasControls)
+        let controls = try self.reader.controls(of: c)
         c.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls)
         var range = ReclassifyRange()
         range.add(control.at, .max)
-        try self.reclassify(c, business: key.business, range: range, controls: controls)
+        try self.reclassify(c, key: key, range: range, controls: controls)
         try self.save(c, old: old, key: key)
         return .recorded
     }

@@ -79,6 +79,12 @@ public struct StoreWriter {
         }
     }
 
+    /// Records a `summary` line of a dump (docs/lifecycle.md): a horizon, a conversation's purged
+    /// history, or charges kept without their messages. Idempotent.
+    package func record(_ summary: SummaryLine) throws -> RecordResult {
+        try self.recorder.atomically { try self.recorder.record(summary) }
+    }
+
     /// Saves an import checkpoint in this transaction.
     func saveCheckpoint(_ key: [UInt8], _ checkpoint: Checkpoint) throws {
         try self.recorder.saveCheckpoint(key, checkpoint)

@@ -17,10 +17,18 @@ struct Billing: ParsableCommand {
             try out.line(OutputJSON.billing(b))
         } else {
             try out.line("business \(Display.safe(b.business)), from \(rfc3339(b.from)) to \(rfc3339(b.to))")
-            for category in TemplateCategory.allCases { try out.line("  charged \(category.name): \(b.charged[category] ?? 0)") }
+            for category in ChargeCategory.allCases { try out.line("  charged \(category.name): \(b.charged[category] ?? 0)") }
             try out.line("  free: \(b.free)")
             for violation in Violation.allCases { try out.line("  violation \(violation.name): \(b.violations[violation] ?? 0)") }
+            try out.line("  failed: \(b.failed)")
             try out.line("  amount (micros): \(b.amountMicros)")
+            for name in b.markets.keys.sorted() {
+                let market = b.markets[name]!
+                let counts = ChargeCategory.allCases.map { "\($0.name) \(market.charged[$0] ?? 0)" }.joined(separator: ", ")
+                try out.line("  market \(Display.safe(name)): \(counts); amount \(market.amountMicros)")
+            }
+            let platform = ChargeCategory.allCases.map { "\($0.name) \(b.platform.charged[$0] ?? 0)" }.joined(separator: ", ")
+            try out.line("  platform: \(platform), free \(b.platform.free), unpriced \(b.platform.unpriced)")
         }
         try out.flush()
     }
