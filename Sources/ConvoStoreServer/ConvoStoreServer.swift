@@ -12,7 +12,7 @@ import UnixSignals
 /// | route | |
 /// |---|---|
 /// | `GET /webhook`, `POST /webhook` | the subscription handshake; signed deliveries, 200 once durable ([WebhookRoutes]) |
-/// | `GET /v1/conversations/…`, `/v1/overdue`, `/v1/newly-overdue`, `/v1/windows`, `/v1/billing/…` | the command line's queries ([QueryRoutes]) |
+/// | `GET /v1/conversations/…`, `/v1/overdue`, `/v1/newly-overdue`, `/v1/windows`, `/v1/billing/…`, `/v1/limits/…` | the command line's queries ([QueryRoutes]) |
 /// | `POST /v1/messages/send` | a live send ([SendRoute]) |
 /// | `GET /health`, `GET /metrics` | for operators ([OperationsRoutes]) |
 ///

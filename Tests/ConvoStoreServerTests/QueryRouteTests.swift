@@ -59,6 +59,13 @@ let queryDump = """
                 cases.append(("/v1/billing/\(business)?from=2025-07-01T10:00:00Z&to=2025-07-05T00:00:00Z",
                               ["billing", "--business", business, "--from", "2025-07-01T10:00:00Z", "--to", "2025-07-05T00:00:00Z"]))
             }
+            // Limits (R8): one business with a limit set through the command line, one without.
+            _ = try cli(["limits", "--db", db, "--business", "15550002222", "--set", "5"])
+            for business in ["15550001111", "15550002222", "15559999999"] {
+                for at in ["2025-07-01T10:00:00Z", "1751450000000", "2025-07-05T00:00:00Z"] {
+                    cases.append(("/v1/limits/\(business)?at=\(at)", ["limits", "--business", business, "--at", at]))
+                }
+            }
             var nonEmpty = 0
             for (route, command) in cases {
                 let answer = try await client.get(route)
@@ -77,6 +84,7 @@ let queryDump = """
                 "/v1/overdue", "/v1/overdue?as_of=yesterday", "/v1/overdue?as_of=2025-07-01T00:00:00Z&limit=-1",
                 "/v1/overdue?as_of=2025-07-01T00:00:00Z&limit=many", "/v1/newly-overdue?after=1", "/v1/windows?from=1&to=99999999999999999999",
                 "/v1/billing/15550001111?from=2025-13-01T00:00:00Z", "/v1/conversations/15550001111/447700900123?at=soon",
+                "/v1/limits/15550001111?at=tomorrow",
             ] {
                 let answer = try await client.get(route)
                 #expect(answer.status == 400, "\(route)")
@@ -95,7 +103,7 @@ let queryDump = """
         try await withServer(setUp: Self.importDump) { client, _ in
             let routes = [
                 "/v1/conversations/15550001111/447700900123", "/v1/overdue?as_of=1", "/v1/newly-overdue?after=1&until=2",
-                "/v1/windows?from=1&to=2", "/v1/billing/15550001111",
+                "/v1/windows?from=1&to=2", "/v1/billing/15550001111", "/v1/limits/15550001111",
             ]
             for route in routes {
                 #expect(try await client.get(route, token: nil).status == 401, "\(route)")

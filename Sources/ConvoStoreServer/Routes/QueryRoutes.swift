@@ -17,6 +17,7 @@ struct QueryRoutes: Sendable {
         group.get("newly-overdue") { request, context in try await self.newlyOverdue(request, context: context) }
         group.get("windows") { request, context in try await self.windows(request, context: context) }
         group.get("billing/{business}") { request, context in try await self.billing(request, context: context) }
+        group.get("limits/{business}") { request, context in try self.limits(request, context: context) }
     }
 
     /// `GET /v1/conversations/{business}/{customer}?at=T`, as `show --json` (at: now by default); 404 when unknown.
@@ -75,6 +76,14 @@ struct QueryRoutes: Sendable {
         let store = self.store
         let summary = try await offload { try store.billing(business: business, from: from, to: to) }
         return .json(OutputJSON.billing(summary) + "\n")
+    }
+
+    /// `GET /v1/limits/{business}?at=T`, as `limits --json` (at: now by default): the messaging limit and
+    /// the customers reached in the 24 hours up to T (R8). At most 1,440 per-minute counts: in place.
+    func limits(_ request: Request, context: ServerRequestContext) throws -> Response {
+        let business = try pathParameter("business", context)
+        let at = try optionalTime(request.uri.queryParameters, "at") ?? Int64(Date().timeIntervalSince1970 * 1000)
+        return .json(OutputJSON.limits(try self.store.messagingLimit(business: business, at: at)) + "\n")
     }
 
     /// Runs a walk on one snapshot, off the concurrency pool (its length is the data's), and
