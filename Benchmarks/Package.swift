@@ -12,16 +12,34 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        // The load harness: one workload replayed into ConvoStore, SQLite and raw LMDB.
-        .executableTarget(
-            name: "loadbench",
+        // The load harness: one workload replayed into ConvoStore, SQLite and raw LMDB. Its code is a
+        // library (Sources/loadbench) so that sqliteserver can put the same SQLite engine behind HTTP.
+        .target(
+            name: "LoadBenchKit",
             dependencies: [
                 .product(name: "ConvoStore", package: "ConvoStore"),
                 .product(name: "LMDB", package: "ConvoStore"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/loadbench"
+        ),
+        .executableTarget(name: "loadbench", dependencies: ["LoadBenchKit"], path: "Sources/loadbench-main"),
+        // `convostore serve`'s webhook and conversation routes over the harness's SQLite engine, for
+        // the server figures side by side (docs/server.md); a benchmark stand-in, not a product.
+        .executableTarget(
+            name: "sqliteserver",
+            dependencies: [
+                "LoadBenchKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,7 +5,6 @@ import Foundation
 ///
 /// Each engine runs in a child process of its own (the same executable with `--child-engine`), so
 /// its peak memory is its own; the parent collects the results and writes the report.
-@main
 struct LoadBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadbench",
