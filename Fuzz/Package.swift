@@ -22,6 +22,12 @@ let package = Package(
             name: "fuzz-webhook-line",
             dependencies: ["CFuzzerDriver", .product(name: "ConvoStore", package: "ConvoStore")]
         ),
+        // The command line's time arguments (Timestamp.parseArgument) and ids (Limits), with their
+        // invariants: a time formats back to itself, an accepted id keeps its limit and its key.
+        .executableTarget(
+            name: "fuzz-arguments",
+            dependencies: ["CFuzzerDriver", .product(name: "ConvoStore", package: "ConvoStore")]
+        ),
         // Bytes decoded as every stored record and key type, as a damaged data file would hand them.
         .executableTarget(
             name: "fuzz-records",

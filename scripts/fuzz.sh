@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# libFuzzer targets of Fuzz/ (native line parser, webhook parser, every record decoder), built with
-# `-sanitize=fuzzer,address`, each run for SECONDS from its seed corpus in Fuzz/Corpus/<target>/.
+# libFuzzer targets of Fuzz/ (native line parser, webhook parser, every record decoder, the command
+# line's time and id arguments), built with `-sanitize=fuzzer,address`, each run for SECONDS from its
+# seed corpus in Fuzz/Corpus/<target>/.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     (default 60 s; targets native-line webhook-line records)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     (default 60 s; targets native-line webhook-line records arguments)
 #
 # Fails when a target crashes, leaks, hangs (-timeout) or runs out of memory (-rss_limit_mb,
 # -malloc_limit_mb): the reproducer is left in $FUZZ_WORK/artifacts/ and named on the output.
 # New inputs found go to $FUZZ_WORK/corpus/<target>/ (not into the repository; copy the ones worth
 # keeping into Fuzz/Corpus/). Environment: SWIFT, FUZZ_WORK (default a temporary directory),
 # FUZZ_JOBS (parallel workers per target, default 1), FUZZ_MAX_LEN (default 16384 for the line
-# parsers, 4096 for records), FUZZ_FLAGS (more libFuzzer flags, e.g. "-fork=1 -ignore_crashes=1"
-# to go on past a known crash and collect every distinct one).
+# parsers, 4096 for records and arguments), FUZZ_FLAGS (more libFuzzer flags, e.g.
+# "-fork=1 -ignore_crashes=1" to go on past a known crash and collect every distinct one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(native-line webhook-line records)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(native-line webhook-line records arguments)
 SWIFT=${SWIFT:-swift}
 JOBS=${FUZZ_JOBS:-1}
 
@@ -37,7 +38,7 @@ summary=()
 for target in "${TARGETS[@]}"; do
   corpus=$WORK/corpus/$target
   mkdir -p "$corpus"
-  case $target in records) maxlen=${FUZZ_MAX_LEN:-4096} ;; *) maxlen=${FUZZ_MAX_LEN:-16384} ;; esac
+  case $target in records | arguments) maxlen=${FUZZ_MAX_LEN:-4096} ;; *) maxlen=${FUZZ_MAX_LEN:-16384} ;; esac
   log=$WORK/$target.log
   echo "fuzz: $target for ${SECONDS_EACH}s (max_len $maxlen, log $log)"
   "$BIN/fuzz-$target" "$corpus" "Fuzz/Corpus/$target" \
