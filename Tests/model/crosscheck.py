@@ -804,9 +804,10 @@ def late_events(full: Store, purged: Store, rng: random.Random, seed: int) -> li
             out.append((json.dumps({"type": "status", "business": b, "id": m.id, "status": "failed", "at": t},
                                    ensure_ascii=False).encode("utf-8"), "after"))
         if kept:
+            # A status belongs to its message: one of a kept message is taken before H too.
             m = rng.choice(kept)
             out.append((json.dumps({"type": "status", "business": b, "id": m.id, "status": "failed",
-                                    "at": H - rng.randint(1, DAY_MS)}, ensure_ascii=False).encode("utf-8"), "before"))
+                                    "at": H - rng.randint(1, DAY_MS)}, ensure_ascii=False).encode("utf-8"), "after"))
         gone = [m for k, m in full.messages.items() if k not in purged.messages and m.business == b
                 and m.direction == "out" and not full.is_failed(m)]
         for m in rng.sample(gone, min(2, len(gone))):

@@ -295,7 +295,9 @@ class Conversation:
 #    Charges lines add their charges. Summary lines are never checked against a horizon.
 #  - After a purge, a message, control or status with `at` before the horizon of its business
 #    (the later of the store's and the business's) is rejected with the reason
-#    `before the retention horizon <H>`, H in RFC 3339; validation comes first.
+#    `before the retention horizon <H>`, H in RFC 3339; validation comes first. A status of a
+#    kept message is taken whatever its time (a status belongs to its message), and a purge
+#    keeps the statuses waiting for their message (export writes them first, before any horizon).
 # ---------------------------------------------------------------------------
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
@@ -643,7 +645,10 @@ class Store:
         elif kind == "status":
             # R6: a status for an unknown id is kept (it may precede its message).
             st = parse_status(obj, seq)
-            self._check_horizon(st.business, st.at)
+            # A status belongs to its message: one of a kept message is taken whatever its time;
+            # one whose message is unknown is held to the horizon (docs/lifecycle.md).
+            if (st.business, st.id) not in self.messages:
+                self._check_horizon(st.business, st.at)
             self.statuses.append(st)
         elif kind == "summary":
             return self._apply_summary(obj, seq)
@@ -1000,7 +1005,7 @@ class Store:
         """`purge --before H [--business B]` (docs/lifecycle.md): removes the messages (with
         their statuses) and controls with time < H, keeps each conversation's summary and
         every charge, and raises the horizon. Statuses of kept messages stay whatever their
-        time; statuses of no known message go if their time is < H."""
+        time, and so do statuses waiting for a message that may still come."""
         removed = {"messages": 0, "controls": 0, "statuses": 0}
         plan = []
         for conv in self.conversations().values():
@@ -1048,11 +1053,7 @@ class Store:
             removed["controls"] += len(ctls)
             self.summaries[(conv.business, conv.customer)] = s
             self.kept += charges
-        n = len(self.statuses)
-        self.statuses = [st for st in self.statuses
-                         if (st.business, st.id) in self.messages or st.at >= before
-                         or (business is not None and st.business != business)]
-        removed["statuses"] += n - len(self.statuses)
+        # Statuses waiting for their message stay: it may still come at or after the horizon.
         self._raise_horizon(business, before)
         self._changed()
         return removed
@@ -1082,13 +1083,14 @@ class Store:
     def export(self) -> bytes:
         """The whole store as a native dump, with the `summary` lines of docs/lifecycle.md."""
         out: list[dict] = [{"convostore_dump": 1}]
+        # Statuses waiting for their message first: before any horizon, which a purge lets them keep.
+        out += [self._status_line(st) for st in self.statuses if (st.business, st.id) not in self.messages]
         if self.horizon is not None:
             out.append({"type": "summary", "horizon": self.horizon})
         convs = self.conversations()
         key = lambda s: s.encode("utf-8")                                    # noqa: E731
         businesses = sorted({b for b, _ in convs} | {k.business for k in self.kept}
                             | set(self.business_horizon), key=key)
-        exported: set = set()
         for b in businesses:
             h = self.horizon_of(b)
             counts: dict[tuple, int] = {}
@@ -1113,11 +1115,9 @@ class Store:
                     out.append(line)
                 for m in sorted(conv.inbound + conv.outbound, key=lambda m: (m.at, key(m.id))):
                     out.append(self._message_line(m))
-                    exported.add((m.business, m.id))
                     out += [self._status_line(st) for st in self.statuses if (st.business, st.id) == (m.business, m.id)]
                 out += [{"type": "control", "business": c.business, "customer": c.customer, "by": c.by,
                          "action": c.action, "at": c.at} for c in sorted(conv.controls, key=lambda c: c.seq)]
-        out += [self._status_line(st) for st in self.statuses if (st.business, st.id) not in exported]
         return b"".join(json.dumps(o, ensure_ascii=False).encode("utf-8") + b"\n" for o in out)
 
     @staticmethod

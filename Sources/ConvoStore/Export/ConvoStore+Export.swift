@@ -2,11 +2,12 @@ import LMDB
 
 extension ConvoStore {
     /// Writes the whole store as native dump lines (without newlines), header first, in a
-    /// deterministic order: the store's horizon; business by business, the charges it keeps without
-    /// their messages and its user-id links; then the conversations by (business, customer). In each
-    /// conversation: the summary of its purged history, its messages by time (each followed by its
-    /// status), then its controls in recording order. Last, statuses still waiting for their message.
-    /// Importing the lines into an empty store gives the same state (docs/lifecycle.md).
+    /// deterministic order: the statuses still waiting for their message (before any horizon, which
+    /// a purge lets them keep); the store's horizon; business by business, the charges it keeps
+    /// without their messages and its user-id links; then the conversations by (business, customer).
+    /// In each conversation: the summary of its purged history, its messages by time (each followed
+    /// by its status), then its controls in recording order. Importing the lines into an empty store
+    /// gives the same state (docs/lifecycle.md).
     ///
     /// A damaged store (its pages, checked first) throws ``ConvoStoreError/corruptRecord(database:detail:)``
     /// before anything is written.
@@ -18,13 +19,13 @@ extension ConvoStore {
             }
             let reader = store.reader
             try emit(NativeDump.header)
+            try reader.forEachPendingStatus { business, id, pending in
+                try emit(NativeDump.line(StatusUpdate(business: business, messageID: id, status: pending.status, at: pending.at, pricing: pending.pricing)))
+            }
             if let horizon = try reader.storeHorizon() { try emit(SummaryLine.store(horizon: horizon).line()) }
             try reader.forEachBusiness { b in try Self.exportBusinessLines(b, reader: reader, emit: emit) }
             try reader.forEachConversation { key, id in
                 try Self.exportConversation(key, id: id, reader: reader, emit: emit)
-            }
-            try reader.forEachPendingStatus { business, id, pending in
-                try emit(NativeDump.line(StatusUpdate(business: business, messageID: id, status: pending.status, at: pending.at, pricing: pending.pricing)))
             }
         }
     }

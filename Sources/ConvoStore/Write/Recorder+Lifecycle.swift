@@ -14,8 +14,6 @@ public struct PurgeSummary: Sendable, Hashable {
     public var messages = 0
     /// Controls removed.
     public var controls = 0
-    /// Statuses still waiting for their message, removed.
-    public var pendingStatuses = 0
     /// Conversations that had history removed.
     public var conversations = 0
     /// Whether the horizon did not move: the store (or business) already had it or a later one.
@@ -78,7 +76,8 @@ extension Recorder {
         }
         summary.incomplete = touched.count == limit && limit != .max
         for business in businesses { try self.purgeReachEdges(business: business, horizon: purgeBefore) }
-        if !summary.incomplete { summary.pendingStatuses = try self.purgePendingStatuses(before: purgeBefore, business: b) }
+        // Statuses waiting for their message stay: the message may still come, at or after the
+        // horizon, and then takes them (a status belongs to its message, R6).
         return summary
     }
 
@@ -188,23 +187,6 @@ extension Recorder {
             return true
         }
         for key in days { try self.txn.delete(self.db.reachDays, key: key) }
-    }
-
-    /// Statuses waiting for a message, with a time before the horizon: their message can no longer
-    /// be recorded.
-    private func purgePendingStatuses(before horizon: Int64, business: [UInt8]?) throws -> Int {
-        guard self.pendingStatuses > 0 else { return 0 }
-        var doomed: [[UInt8]] = []
-        let bounds: (KeyBound, KeyBound) = business.map { b in
-            (.inclusive(Keys.business(b)), .exclusive(Keys.business(b) + [0xFF]))
-        } ?? (.unbounded, .unbounded)
-        try self.txn.forEach(self.db.pendingStatus, from: bounds.0, to: bounds.1) { key, value in
-            if try PendingStatus(decoding: value).at < horizon { doomed.append(Array(key)) }
-            return true
-        }
-        for key in doomed { try self.txn.delete(self.db.pendingStatus, key: key) }
-        self.pendingStatuses -= doomed.count
-        return doomed.count
     }
 
     // MARK: Erasure

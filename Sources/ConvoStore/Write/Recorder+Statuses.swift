@@ -8,9 +8,11 @@ import LMDB
 
 extension Recorder {
     /// Records a status. Its limits must have been checked (``Limits/validate(_:)-(StatusUpdate)``).
+    ///
+    /// A status belongs to its message: one for a kept message is recorded whatever its own time; one
+    /// whose message is unknown is held to the horizon like any event (R9).
     func record(_ update: StatusUpdate) throws -> RecordResult {
         let business = [UInt8](utf8: update.business)
-        if let error = try self.horizonViolation(business: business, at: update.at) { return .rejected(error) }
         let idKey = Keys.messageID(business: business, id: [UInt8](utf8: update.messageID))
         if let raw = try self.txn.get(self.db.messageIDs, key: idKey) {
             let messageKey = try MessageKey(decoding: raw, database: "messageIDs")
@@ -34,6 +36,7 @@ extension Recorder {
             try self.txn.put(self.db.messages, key: messageKey.encoded, value: updated.encoded())
             return .recorded
         }
+        if let error = try self.horizonViolation(business: business, at: update.at) { return .rejected(error) }
         let current = try self.txn.get(self.db.pendingStatus, key: idKey).map { try PendingStatus(decoding: $0) }
         let merged = Self.merge(current.map { ($0.status, $0.at) }, (update.status, update.at))
         var pending = PendingStatus(status: merged.0, at: merged.1, pricing: current?.pricing)
