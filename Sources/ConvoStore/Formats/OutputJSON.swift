@@ -121,7 +121,7 @@ package enum OutputJSON {
                 c.field("rate_authentication", s.settings.rates.authentication)
                 c.field("durability", s.settings.durability.rawValue)
                 c.field("service_charges_from", s.settings.serviceChargesFromMillis)
-                c.field("retention_ms", s.settings.retentionMillis)
+                c.field("retention_ms", s.retentionMillis)
             }
         }
     }

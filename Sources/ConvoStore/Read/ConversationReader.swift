@@ -79,6 +79,14 @@ struct ConversationReader {
         }
     }
 
+    /// How long the store keeps history (R9), in milliseconds; nil: everything.
+    func retention() throws -> Int64? {
+        try self.txn.get(self.db.meta, key: Keys.retentionKey).map { raw in
+            guard raw.count == 8 else { throw ConvoStoreError.corruptRecord(database: "meta", detail: "retention of \(raw.count) bytes") }
+            return Int64(bitPattern: BigEndian.read(UInt64.self, from: raw))
+        }
+    }
+
     /// The horizon an event of `business` must not be before: the store's or the business's, the later.
     func horizon(business: [UInt8]) throws -> Int64? {
         let own = try self.txn.get(self.db.horizons, key: Keys.business(business)).map { raw in
@@ -332,5 +340,6 @@ struct ConversationReader {
 
 extension Keys {
     static let horizonKey = Array("horizon".utf8)
+    static let retentionKey = Array("retention".utf8)
     static let ratesGenerationKey = Array("rates".utf8)
 }

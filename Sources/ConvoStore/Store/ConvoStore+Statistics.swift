@@ -12,6 +12,8 @@ public struct StoreStatistics: Sendable, Hashable {
     public var usedBytes: Int
     /// The store's settings.
     public var settings: StoreSettings
+    /// How long the store keeps history (R9); nil: everything.
+    public var retentionMillis: Int64?
 
     /// Conversations stored.
     public var conversations: Int { self.entries["conversations"] ?? 0 }
@@ -33,7 +35,7 @@ extension ConvoStore {
             }
             return StoreStatistics(
                 entries: entries, bytes: bytes, mapSize: info.mapSize, usedBytes: (info.lastPageNumber + 1) * info.pageSize,
-                settings: self.settings)
+                settings: self.settings, retentionMillis: try store.reader.retention())
         }
     }
 }

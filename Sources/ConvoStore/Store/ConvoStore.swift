@@ -19,6 +19,13 @@ public struct StoreOptions: Sendable {
     /// Upgrade a store of the previous format (2) on open (``ConvoStore/upgrade(at:)``); else such
     /// a store is refused with a clear error.
     public var upgradeFormat = false
+    /// Whether this process purges continuously when the store has a retention
+    /// (``ConvoStore/setRetention(_:)``): a server's or an embedding application's long-lived
+    /// writer should; a short command that only reads or loads need not.
+    public var continuousRetention = true
+    /// Now, in epoch milliseconds: what continuous retention counts back from. The wall clock by
+    /// default; a simulation of days (the benchmark's) or a test gives its own.
+    public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// The defaults.
     public init() {}
@@ -45,6 +52,9 @@ public final class ConvoStore: Sendable {
     let logger: Logger
     /// The rate card, parsed once per change (R7).
     let pricing = PricingCache()
+    /// StoreOptions' clock and whether this process purges continuously.
+    let clock: @Sendable () -> Int64
+    let continuousRetention: Bool
 
     /// 1: the first layout; 2: conversation records moved next to their messages; 3: checksummed
     /// records, charges by market and day (R7), reaches (R8), purge summaries and identities (R9,
@@ -70,7 +80,11 @@ public final class ConvoStore: Sendable {
         let environment = try Environment.open(path: path, options: lmdb)
         let (databases, stored) = try Self.prepare(environment, settings: settings)
         try environment.setDurability((options.durabilityOverride ?? stored.durability).lmdb)
-        return ConvoStore(path: environment.path, settings: stored, environment: environment, databases: databases, options: options)
+        let store = ConvoStore(path: environment.path, settings: stored, environment: environment, databases: databases, options: options)
+        if options.continuousRetention, let retention = try store.retention() {
+            store.writer.keepOnly(retention, clock: options.clock, of: store)
+        }
+        return store
     }
 
     private init(path: String, settings: StoreSettings, environment: Environment, databases: Databases, options: StoreOptions) {
@@ -80,6 +94,8 @@ public final class ConvoStore: Sendable {
         self.databases = databases
         self.logger = options.logger
         self.writer = GroupCommitWriter(maxEventsPerCommit: options.maxEventsPerCommit, logger: options.logger)
+        self.clock = options.clock
+        self.continuousRetention = options.continuousRetention
     }
 
     deinit {

@@ -58,16 +58,13 @@ public struct StoreSettings: Sendable, Hashable, Codable {
     /// From when free-form messages inside the window, and utility templates inside it, are charged
     /// (R7): 2026-10-01T00:00:00Z.
     public var serviceChargesFromMillis: Int64 = 1_790_812_800_000
-    /// How long history is kept (R9): when set, the writer purges what falls before now minus this,
-    /// in small steps between group commits. `nil`: everything is kept.
-    public var retentionMillis: Int64?
 
     /// The defaults of domain.md.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case windowMillis, replySLAMillis, freeEntryReplyMillis, freeEntryWindowMillis, rates, durability
-        case serviceChargesFromMillis, retentionMillis
+        case serviceChargesFromMillis
     }
 
     /// Decodes settings; those a store of an earlier format did not keep take their defaults.
@@ -80,7 +77,6 @@ public struct StoreSettings: Sendable, Hashable, Codable {
         self.rates = try c.decode(RateCard.self, forKey: .rates)
         self.durability = try c.decode(StoreDurability.self, forKey: .durability)
         self.serviceChargesFromMillis = try c.decodeIfPresent(Int64.self, forKey: .serviceChargesFromMillis) ?? 1_790_812_800_000
-        self.retentionMillis = try c.decodeIfPresent(Int64.self, forKey: .retentionMillis)
     }
 
     func validate() throws(ConvoStoreError) {
@@ -94,8 +90,5 @@ public struct StoreSettings: Sendable, Hashable, Codable {
             guard value >= 0 else { throw .invalidField(field: "rates.\(name)", reason: "must not be negative, got \(value)") }
         }
         try Limits.checkTime(self.serviceChargesFromMillis, field: "serviceChargesFrom")
-        if let retention = self.retentionMillis, retention < 60_000 || retention > 100 * 366 * 86_400_000 {
-            throw .invalidField(field: "retention", reason: "must be between 1 minute and 100 years, got \(retention) ms")
-        }
     }
 }

@@ -40,6 +40,42 @@ extension ConvoStore {
         try self.write { try $0.purge(before: horizon, business: business) }
     }
 
+    /// How long the store keeps history, in milliseconds (R9); nil: everything is kept.
+    public func retention() throws -> Int64? {
+        try self.read { try $0.reader.retention() }
+    }
+
+    /// Keeps history for `millis` (at least a minute, at most 100 years), or everything (`nil`).
+    /// Kept in the store; a process that opens it with ``StoreOptions/continuousRetention`` (this
+    /// one included, from now on) purges what falls behind now minus `millis`, in small steps
+    /// between group commits. Events before the horizon it sets are rejected from then on.
+    public func setRetention(_ millis: Int64?) throws {
+        if let millis, millis < 60_000 || millis > 100 * 366 * 86_400_000 {
+            throw ConvoStoreError.invalidField(field: "retention", reason: "must be between 1 minute and 100 years, got \(millis) ms")
+        }
+        try self.write { writer in
+            if let millis {
+                try writer.recorder.txn.put(self.databases.meta, key: Keys.retentionKey, value: BigEndian.bytes(UInt64(millis)))
+            } else {
+                try writer.recorder.txn.delete(self.databases.meta, key: Keys.retentionKey)
+            }
+        }
+        if self.continuousRetention { self.writer.keepOnly(millis, clock: self.clock, of: self) }
+    }
+
+    /// Whether any conversation has history before `time` (the first entry of `oldest`): what
+    /// continuous retention asks before it commits a step.
+    func hasHistory(before time: Int64) throws -> Bool {
+        try self.read { store in
+            var found = false
+            try store.txn.forEach(store.db.oldest, to: .exclusive(Keys.time(time))) { _, _ in
+                found = true
+                return false
+            }
+            return found
+        }
+    }
+
     /// Erases a customer (GDPR article 17) in one commit; see ``StoreWriter/erase(customer:business:)``.
     /// Freed pages keep the bytes until ``compact()`` rewrites the store.
     public func erase(customer: String, business: String? = nil) throws -> ErasureSummary {

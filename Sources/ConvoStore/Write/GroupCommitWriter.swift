@@ -14,6 +14,19 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let maxEventsPerCommit: Int
     private let logger: Logger
     private var thread: Thread?
+    /// Continuous retention (R9): the store whose history the thread purges between commits, and
+    /// how far back it keeps. Weak: the store owns the writer.
+    private weak var retainedStore: ConvoStore?
+    private var retentionMillis: Int64?
+    private var clock: @Sendable () -> Int64 = { 0 }
+    private var nextRetentionStep = 0.0
+    /// The horizon the last retention step wrote.
+    private var retentionHorizon: Int64 = .min
+    /// Conversations one retention step purges at most, so that no commit waits long behind it.
+    static let retentionStepConversations = 256
+    /// How far the horizon may lag behind now minus the retention when there is nothing to purge:
+    /// an idle store commits it once a minute, not once a second.
+    static let horizonLagMillis: Int64 = 60_000
 
     /// A request: `run` executes inside the transaction and keeps its result; `complete` resumes the caller.
     private struct Job {
@@ -27,6 +40,28 @@ final class GroupCommitWriter: @unchecked Sendable {
     init(maxEventsPerCommit: Int, logger: Logger) {
         self.maxEventsPerCommit = maxEventsPerCommit
         self.logger = logger
+    }
+
+    /// Starts purging what falls before now minus `millis`, in small steps between commits and
+    /// about once a second while idle (``ConvoStore/setRetention(_:)``); `nil` stops it.
+    func keepOnly(_ millis: Int64?, clock: @escaping @Sendable () -> Int64, of store: ConvoStore) {
+        self.condition.lock()
+        self.retainedStore = store
+        self.retentionMillis = millis
+        self.clock = clock
+        self.nextRetentionStep = 0
+        if millis != nil { self.startThreadIfNeeded() }
+        self.condition.signal()
+        self.condition.unlock()
+    }
+
+    /// Starts the writer thread; call with `condition` held.
+    private func startThreadIfNeeded() {
+        guard self.thread == nil, !self.stopping else { return }
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "convostore-writer"
+        self.thread = thread
+        thread.start()
     }
 
     func submit<T: Sendable>(store: ConvoStore, weight: Int, _ body: @escaping @Sendable (StoreWriter) throws -> T) async throws -> T {
@@ -56,12 +91,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             self.queue.append(job)
-            if self.thread == nil {
-                let thread = Thread { [self] in self.loop() }
-                thread.name = "convostore-writer"
-                self.thread = thread
-                thread.start()
-            }
+            self.startThreadIfNeeded()
             self.condition.signal()
             self.condition.unlock()
         }
@@ -78,24 +108,65 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func loop() {
         while true {
             self.condition.lock()
-            while self.queue.isEmpty && !self.stopping { self.condition.wait() }
+            while self.queue.isEmpty && !self.stopping {
+                if self.retentionMillis == nil {
+                    self.condition.wait()
+                } else {
+                    // Retention runs while idle too: wake up for its next step.
+                    let wait = max(0, self.nextRetentionStep - DumpImporter.now())
+                    if wait == 0 { break }
+                    _ = self.condition.wait(until: Date(timeIntervalSinceNow: wait))
+                }
+            }
             if self.queue.isEmpty && self.stopping {
                 self.stopped = true
                 self.condition.broadcast()
                 self.condition.unlock()
                 return
             }
-            // Take as many waiting requests as fit in one commit.
-            var batch: [Job] = []
-            var weight = 0
-            while let next = self.queue.first, batch.isEmpty || weight + next.weight <= self.maxEventsPerCommit {
-                batch.append(self.queue.removeFirst())
-                weight += next.weight
+            if self.queue.isEmpty {
+                self.condition.unlock()
+                self.retentionStep()
+                continue
             }
+            // Take as many waiting requests as fit in one commit.
+            var taken = 0
+            var weight = 0
+            while taken < self.queue.count, taken == 0 || weight + self.queue[taken].weight <= self.maxEventsPerCommit {
+                weight += self.queue[taken].weight
+                taken += 1
+            }
+            let batch = Array(self.queue.prefix(taken))
+            self.queue.removeFirst(taken)  // once per batch: a deep queue costs O(n), not O(n) per request
             let waiting = self.queue.count
             self.condition.unlock()
             StoreMetrics.shared.groupCommitBatch(requests: batch.count, events: weight, waiting: waiting)
             self.commit(batch)
+            if self.retentionMillis != nil, DumpImporter.now() >= self.nextRetentionStep { self.retentionStep() }
+        }
+    }
+
+    /// One step of continuous retention: a purge before now minus the retention of at most
+    /// ``retentionStepConversations`` conversations, in a commit of its own. An incomplete step
+    /// calls for the next one after the next commit; a complete one, in a second. With nothing to
+    /// purge, the horizon is only moved once it lags a minute behind (no commit every second).
+    private func retentionStep() {
+        guard let store = self.retainedStore, let millis = self.retentionMillis else { return }
+        let horizon = self.clock() - millis
+        do {
+            let lag = horizon.subtractingReportingOverflow(self.retentionHorizon)
+            if !lag.overflow, lag.partialValue < Self.horizonLagMillis, try !store.hasHistory(before: horizon) {
+                self.nextRetentionStep = DumpImporter.now() + 1
+                return
+            }
+            let summary = try store.write { writer in
+                try writer.recorder.purge(before: horizon, business: nil, limit: Self.retentionStepConversations)
+            }
+            self.retentionHorizon = summary.horizon
+            self.nextRetentionStep = DumpImporter.now() + (summary.incomplete ? 0 : 1)
+        } catch {
+            self.logger.error("retention step failed", metadata: ["horizon": "\(horizon)", "error": "\(error)"])
+            self.nextRetentionStep = DumpImporter.now() + 10
         }
     }
 

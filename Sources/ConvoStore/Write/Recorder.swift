@@ -223,4 +223,9 @@ final class Recorder {
     func saveCheckpoint(_ key: [UInt8], _ checkpoint: Checkpoint) throws {
         try self.txn.put(self.db.checkpoints, key: key, value: checkpoint.encoded())
     }
+
+    func setLogPosition(_ position: UInt64, of log: String) throws {
+        try Limits.checkID(log, field: "log", limit: Limits.partyIDBytes)
+        try self.txn.put(self.db.checkpoints, key: Keys.logPosition(log), value: BigEndian.bytes(position))
+    }
 }

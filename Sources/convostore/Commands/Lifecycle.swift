@@ -16,8 +16,40 @@ struct Purge: ParsableCommand {
             printError("nothing to purge: \(whose) already has the horizon \(rfc3339(s.horizon)), not before \(rfc3339(self.before.millis))")
             return
         }
-        printError("purged before \(rfc3339(s.horizon)) (\(whose)): \(s.messages) messages, \(s.controls) controls, \(s.pendingStatuses) waiting statuses "
+        printError("purged before \(rfc3339(s.horizon)) (\(whose)): \(s.messages) messages, \(s.controls) controls "
             + "in \(s.conversations) conversations; their charges are kept; events before \(rfc3339(s.horizon)) are rejected from now on")
+    }
+}
+
+struct Retention: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How long the store keeps history (R9); with --set, change it. `serve` purges continuously what falls behind now minus it.")
+    @OptionGroup var store: StoreOption
+    @Option(help: "Keep this long (30d, 720h, ...; at least 1 minute), or off to keep everything.") var set: String?
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        var change: Int64??
+        if let set = self.set {
+            do {
+                change = .some(set == "off" ? nil : try TimeSpan.parse(set))
+            } catch let error as ValidationError {
+                printError("error: --set \(error.message)")
+                throw Exit.usage
+            }
+        }
+        let db = try self.store.open(create: change != nil)
+        if let change { try db.setRetention(change) }
+        let retention = try db.retention()
+        var out = Output()
+        if self.json {
+            try out.line(#"{"retention_ms":\#(retention.map(String.init) ?? "null")}"#)
+        } else if let retention {
+            try out.line("retention \(retention) ms (\(Double(retention) / 86_400_000) days): a server on this store purges continuously what falls behind now minus it")
+        } else {
+            try out.line("retention off: the store keeps everything")
+        }
+        try out.flush()
     }
 }
 

@@ -7,10 +7,14 @@ struct StoreOption: ParsableArguments {
     @Option(name: .customLong("db"), help: "The store's directory.")
     var db: String
 
+    /// Opens the store for one command: it does not purge continuously (`serve` does, when the
+    /// store has a retention).
     func open(create: Bool = false) throws -> ConvoStore {
         if !create { try self.checkReadable() }
+        var options = StoreOptions()
+        options.continuousRetention = false
         do {
-            return try ConvoStore.open(at: self.db)
+            return try ConvoStore.open(at: self.db, options: options)
         } catch {
             printError("error: cannot open the store at \(Display.safe(self.db)): \(error)")
             throw Exit.usage
@@ -40,6 +44,20 @@ struct StoreOption: ParsableArguments {
             printError("error: cannot read the store at \(dir): \(String(cString: strerror(errno)))")
             throw Exit.usage
         }
+    }
+}
+
+/// A length of time on the command line: `30d`, `12h`, `90m`, `45s` or milliseconds.
+enum TimeSpan {
+    static func parse(_ text: String) throws -> Int64 {
+        let units: [(String, Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let unit = text.dropFirst(digits.count)
+        guard !digits.isEmpty, digits.count <= 12, let n = Int64(digits),
+              let scale = unit.isEmpty ? 1 : units.first(where: { $0.0 == unit })?.1 else {
+            throw ValidationError("\(Display.quoted(text)): expected a number with a unit (30d, 12h, 90m, 45s) or milliseconds")
+        }
+        return n * scale
     }
 }
 
