@@ -163,33 +163,54 @@ enum Format2 {
         }
     }
 
-    /// Records every event of the format-2 store `old` into `new`, in commits of 10,000; returns how many.
+    /// Records every event of the format-2 store `old` into `new`, in commits of about 10,000, one
+    /// conversation at a time (memory stays flat); returns how many. A conversation's events are
+    /// recorded in the order they were first (their `seq`): it decides between events of one
+    /// millisecond (R2, R5), so the upgraded store answers and exports as the old one did.
     static func copy(from old: Environment, into new: ConvoStore) throws -> Int {
         let conversations = try old.openDatabase("conversations", flags: [])
         let messages = try old.openDatabase("messages", flags: [])
         let controls = try old.openDatabase("controls", flags: [])
         let pending = try old.openDatabase("pendingStatus", flags: [])
         let slas = try old.openDatabase("businessSLA", flags: [])
-        var events: [Event] = []
-        var slaOverrides: [(String, Int64)] = []
+        try old.read { txn in
+            try txn.forEach(slas) { key, value in
+                var r = ByteReader(key, database: "businessSLA")
+                try new.setReplySLA(business: String(utf8Bytes: try r.ordered()), millis: Int64(bitPattern: BigEndian.read(UInt64.self, from: value)))
+                return true
+            }
+        }
+        var batch: [Event] = []
+        var recorded = 0
+        func flush(atLeast: Int) throws {
+            guard batch.count >= atLeast, !batch.isEmpty else { return }
+            for (event, result) in zip(batch, try new.record(batch)) {
+                if case .rejected(let error) = result {
+                    throw ConvoStoreError.incompatibleStore("the format-2 store holds an event this build rejects (\(error)): \(event)")
+                }
+            }
+            recorded += batch.count
+            batch.removeAll(keepingCapacity: true)
+        }
         try old.read { txn in
             try txn.forEach(conversations) { key, value in
                 let conversation = try ConversationKey(decoding: key)
                 let business = String(utf8Bytes: conversation.business)
                 let customer = String(utf8Bytes: conversation.customer)
                 let id = try ConversationReader.id(value)
+                var inOrder: [(seq: UInt64, events: [Event])] = []
                 let range = Keys.messages(of: id)
                 try txn.forEach(messages, from: range.from, to: range.to) { k, v in
                     let messageKey = try MessageKey(decoding: k)
                     let record = try MessageRecord(decodingFormat2: v)
                     let stored = StoredMessage(key: messageKey, record: record, business: business, customer: customer)
-                    events.append(.message(stored.message))
+                    var events: [Event] = [.message(stored.message)]
                     if let status = record.status {
                         events.append(.status(StatusUpdate(business: business, messageID: stored.message.id, status: status, at: record.statusAt ?? messageKey.at)))
                     }
+                    inOrder.append((messageKey.seq, events))
                     return true
                 }
-                var kept: [(Int64, UInt64, Control)] = []
                 try txn.forEach(controls, from: .inclusive(BigEndian.bytes(id)), to: .exclusive(BigEndian.bytes(id) + [0xFF])) { k, v in
                     var r = ByteReader(k, database: "controls")
                     _ = try r.u32()
@@ -200,11 +221,11 @@ enum Format2 {
                         throw ConvoStoreError.corruptRecord(database: "controls", detail: "bad action")
                     }
                     let actor: Actor = group == ControlGroup.businessBlock.rawValue ? .business : .customer
-                    kept.append((at, seq, Control(business: business, customer: customer, actor: actor, action: action, at: at)))
+                    inOrder.append((seq, [.control(Control(business: business, customer: customer, actor: actor, action: action, at: at))]))
                     return true
                 }
-                // Recording order decides between controls of one millisecond (R5): keep it.
-                for (_, _, control) in kept.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) { events.append(.control(control)) }
+                for item in inOrder.sorted(by: { $0.seq < $1.seq }) { batch += item.events }
+                try flush(atLeast: 10_000)
                 return true
             }
             try txn.forEach(pending) { key, value in
@@ -212,28 +233,13 @@ enum Format2 {
                 let business = String(utf8Bytes: try r.ordered())
                 let id = String(utf8Bytes: Array(UnsafeRawBufferPointer(rebasing: key[r.offset...])))
                 let status = try PendingStatus(decoding: value)
-                events.append(.status(StatusUpdate(business: business, messageID: id, status: status.status, at: status.at)))
-                return true
-            }
-            try txn.forEach(slas) { key, value in
-                var r = ByteReader(key, database: "businessSLA")
-                slaOverrides.append((String(utf8Bytes: try r.ordered()), Int64(bitPattern: BigEndian.read(UInt64.self, from: value))))
+                batch.append(.status(StatusUpdate(business: business, messageID: id, status: status.status, at: status.at)))
+                try flush(atLeast: 10_000)
                 return true
             }
         }
-        for (business, millis) in slaOverrides { try new.setReplySLA(business: business, millis: millis) }
-        var done = 0
-        while done < events.count {
-            let batch = events[done..<min(done + 10_000, events.count)]
-            let results = try new.record(Array(batch))
-            for (event, result) in zip(batch, results) {
-                if case .rejected(let error) = result {
-                    throw ConvoStoreError.incompatibleStore("the format-2 store holds an event this build rejects (\(error)): \(event)")
-                }
-            }
-            done = batch.endIndex
-        }
-        return events.count
+        try flush(atLeast: 1)
+        return recorded
     }
 }
 
