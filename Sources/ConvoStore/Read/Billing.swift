@@ -115,12 +115,13 @@ private struct ChargeGroup {
         case .violation(let violation): summary.violations[violation, default: 0] += self.count(from: lower, to: upper)
         case .charged(let category):
             var market = summary.markets[self.market.name] ?? MarketCharges()
-            var month = UTCCalendar.monthStart(ofDay: UTCCalendar.day(lower))
-            while UTCCalendar.start(ofDay: month) < upper {
+            // Only the months with a message in the range: ranks start again in each.
+            let months = Set(self.days.map { UTCCalendar.monthStart(ofDay: $0.day) }).sorted()
+            for month in months {
                 let monthStart = UTCCalendar.start(ofDay: month)
-                let next = UTCCalendar.nextMonthStart(ofDay: month)
                 let from = max(lower, monthStart)
-                let to = min(upper, UTCCalendar.start(ofDay: next))
+                let to = min(upper, UTCCalendar.start(ofDay: UTCCalendar.nextMonthStart(ofDay: month)))
+                guard from < to else { continue }
                 var rank = Int64(self.count(from: monthStart, to: from))
                 let points = [from] + book.changes(after: from, before: to) + [to]
                 for (start, end) in zip(points, points.dropFirst()) {
@@ -133,7 +134,6 @@ private struct ChargeGroup {
                     summary.amountMicros += amount
                     rank += n
                 }
-                month = next
             }
             if !market.charged.isEmpty { summary.markets[self.market.name] = market }
         }

@@ -10,6 +10,14 @@ public struct MessagingLimitStatus: Sendable, Hashable {
     public var limit: Int64?
     /// Distinct customers reached with a template outside their window in `(at - 24 h, at]`.
     public var reached24h: Int64
+
+    /// Makes a status.
+    public init(business: String, at: Int64, limit: Int64?, reached24h: Int64) {
+        self.business = business
+        self.at = at
+        self.limit = limit
+        self.reached24h = reached24h
+    }
 }
 
 extension StoreReader {

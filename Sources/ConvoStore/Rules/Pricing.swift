@@ -33,7 +33,7 @@ public struct RateCardVersion: Sendable, Hashable {
     /// Makes a version; the rows are sorted.
     public init(effectiveFrom: Int64, rows: [RateRow]) {
         self.effectiveFrom = effectiveFrom
-        self.rows = rows.sorted { ($0.market, $0.category.rawValue, $0.tierFrom) < ($1.market, $1.category.rawValue, $1.tierFrom) }
+        self.rows = rows.sorted { ($0.market, $0.category.name, $0.tierFrom) < ($1.market, $1.category.name, $1.tierFrom) }
     }
 }
 
