@@ -70,8 +70,9 @@ private final class ImportRun {
         self.name = isStdin ? "-" : Display.safe(path, limit: 1024)
         self.totalBytes = try self.input.regularFileSize()
         self.rejects = RejectsFile(path: options.rejectsPath ?? (isStdin ? "stdin.rejects" : "\(path).rejects"))
-        // Only a regular file can be proven the same on a later run.
-        self.checkpointKey = self.totalBytes == nil ? nil : Array("import:\(Self.canonical(path))".utf8)
+        // Only a named regular file can be proven the same on a later run: standard input, even
+        // redirected from a file, has no name to find its checkpoint by.
+        self.checkpointKey = isStdin || self.totalBytes == nil ? nil : Array("import:\(Self.canonical(path))".utf8)
         self.lastProgress = self.started
     }
 
