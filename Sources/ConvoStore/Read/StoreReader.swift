@@ -7,6 +7,15 @@ public struct StoreReader {
     var db: Databases { self.reader.db }
     var settings: StoreSettings { self.reader.settings }
 
+    /// How far the store has applied an external log (``StoreWriter/setLogPosition(_:of:)``); `nil`
+    /// if it never recorded a position of that log.
+    public func logPosition(of log: String) throws -> UInt64? {
+        try self.txn.get(self.db.checkpoints, key: Keys.logPosition(log)).map { raw throws(ConvoStoreError) in
+            guard raw.count == 8 else { throw .corruptRecord(database: "checkpoints", detail: "log position of \(raw.count) bytes") }
+            return BigEndian.read(UInt64.self, from: raw, at: 0)
+        }
+    }
+
     /// One conversation's state, with its window evaluated at `at`; `nil` if there is none.
     public func conversation(business: String, customer: String, at: Int64) throws -> ConversationState? {
         let b = [UInt8](utf8: business)

@@ -9,7 +9,7 @@ import LMDB
 //
 // | database       | key                                          | value                                  |
 // |----------------|----------------------------------------------|----------------------------------------|
-// | meta           | "format" / "settings" / "counters" / "horizon" / "rates" | u32 / JSON / nextConversation u32, nextSeq u64 / u64 / generation u64 |
+// | meta           | "format" / "settings" / "counters" / "horizon" / "rates" / "retention" | u32 / JSON / nextConversation u32, nextSeq u64 / u64 / generation u64 / ms u64 |
 // | conversations  | ord(business) ord(customer)                  | conv u32 (written once, at creation)   |
 // | customers      | ord(customer) ord(business)                  | conv u32: a customer's conversations (erasure) |
 // | conversationKeys | conv u32                                   | ord(business) ord(customer): a conversation's key by its id |
@@ -34,6 +34,7 @@ import LMDB
 // | identities     | ord(business), 1, user id                    | phone number (a user id's customer)    |
 // |                | ord(business), 2, ord(phone), user id        | (empty): the user ids of a phone number (erasure) |
 // | checkpoints    | "import:" + canonical path of the input      | Checkpoint: version u8, offset, line, rejects length, prefix hash, six counts (u64 each) |
+// |                | "log:" + the name of an external log          | position u64: how far the store has applied that log (a stream sequence) |
 //
 // A conversation's record sits in `messages` right before its messages, so the event that updates
 // the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
@@ -198,6 +199,9 @@ enum Keys {
         w.ordered(customer)
         return w.bytes
     }
+
+    /// The checkpoints key of an external log's position: `"log:" + name`.
+    static func logPosition(_ log: String) -> [UInt8] { Array("log:\(log)".utf8) }
 
     /// A bound inside the business-first indexes: `ord(business), time`.
     static func businessTimeBound(business: [UInt8], time: Int64) -> [UInt8] {

@@ -38,6 +38,13 @@ public struct StoreWriter {
     /// Reads inside the same transaction (sees this transaction's writes).
     public var reader: StoreReader { StoreReader(reader: self.recorder.reader) }
 
+    /// Records, in this transaction, how far the store has applied an external log (for a cluster
+    /// node, its partition stream's sequence): committed with the events it covers, it says exactly
+    /// where to go on after a crash, so each event of the log is applied once.
+    public func setLogPosition(_ position: UInt64, of log: String) throws {
+        try self.recorder.setLogPosition(position, of: log)
+    }
+
     // MARK: For the importer and the server
 
     /// Records one thing a dump line or a webhook delivery carries: the one mapping of webhook
