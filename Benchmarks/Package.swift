@@ -15,18 +15,30 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The store's own metrics dependency: the server mode reads its group-commit batch sizes.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
-        // The load harness: one workload replayed into ConvoStore, SQLite and raw LMDB. Its code is a
-        // library (Sources/loadbench) so that sqliteserver can put the same SQLite engine behind HTTP.
+        // The system RocksDB (Debian: librocksdb-dev), for the load harness's `rocksdb` engine only.
+        // The module map links librocksdb, so the build needs no pkg-config file (Debian ships one).
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        // The load harness: one workload replayed into ConvoStore, SQLite, raw LMDB and RocksDB. Its
+        // code is a library (Sources/loadbench) so that sqliteserver can put the same SQLite engine
+        // behind HTTP.
         .target(
             name: "LoadBenchKit",
             dependencies: [
+                "CRocksDB",
                 .product(name: "ConvoStore", package: "ConvoStore"),
                 .product(name: "LMDB", package: "ConvoStore"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/loadbench"
         ),

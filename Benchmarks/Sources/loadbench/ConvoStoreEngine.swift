@@ -1,36 +1,31 @@
 import ConvoStore
+import Foundation
 
-/// The store as a server uses it: events submitted through the group-commit writer.
-final class ConvoStoreEngine: Engine, @unchecked Sendable {
-    // @unchecked: ConvoStore is Sendable; `store` is replaced only in beginLivePhase, when no read runs;
-    // `workload` is immutable.
-    private var store: ConvoStore
-    private let directory: String
+/// The store as a server uses it: events submitted through the group-commit writer, priced with the
+/// workload's rate card (``HarnessRateCard``), loaded with `importRates` before the live phase.
+final class ConvoStoreEngine: GroupCommitEngine, @unchecked Sendable {
+    // @unchecked: ConvoStore is Sendable; `workload` is immutable.
+    private let store: ConvoStore
     private let workload: Workload
 
-    init(directory: String, workload: Workload) throws {
-        var options = Self.options
-        options.durabilityOverride = .unsafeNoSync
-        self.store = try ConvoStore.open(at: directory, options: options)
-        self.directory = directory
-        self.workload = workload
-    }
-
-    /// The same map size as raw_lmdb's, so that neither grows its map during the run.
-    private static var options: StoreOptions {
+    /// `rateCard` false: the store prices with its defaults alone (the `convostore_no_card` variant).
+    init(directory: String, workload: Workload, mode: OpenMode, rateCard: Bool) throws {
+        // The same map size as raw_lmdb's, so that neither grows its map during the run.
         var options = StoreOptions()
         options.initialMapSize = 1 << 36
         options.maxEventsPerCommit = Runner.importBatchSize
-        return options
-    }
-
-    func beginLivePhase(durable: Bool) throws {
-        // Opening the path again shares the open environment and applies the store's own durability (durable),
-        // unless the diagnosis asked for unsynced commits.
-        self.store.close()
-        var options = Self.options
-        if !durable { options.durabilityOverride = .unsafeNoSync }
-        self.store = try ConvoStore.open(at: self.directory, options: options)
+        switch mode {
+        case .bulkLoad:
+            options.durabilityOverride = .unsafeNoSync
+        case .live(let durable):
+            // Durable: the store's own setting (fsync before a commit returns); else the diagnosis.
+            if !durable { options.durabilityOverride = .unsafeNoSync }
+        }
+        self.store = try ConvoStore.open(at: directory, options: options)
+        self.workload = workload
+        if case .live = mode, rateCard {
+            try self.store.importRates(csv: HarnessRateCard.csv, name: "loadbench-rates.csv")
+        }
     }
 
     func apply(_ batch: ArraySlice<WorkloadEvent>) async throws {
@@ -39,6 +34,14 @@ final class ConvoStoreEngine: Engine, @unchecked Sendable {
             if case .rejected(let error) = result { throw EngineFailure(description: "convostore rejected an event: \(error)") }
         }
     }
+
+    func submit(_ event: WorkloadEvent) async throws {
+        for result in try await self.store.submit([self.event(event)]) {
+            if case .rejected(let error) = result { throw EngineFailure(description: "convostore rejected an event: \(error)") }
+        }
+    }
+
+    func takeBatchSizes() -> [Int] { GroupCommitBatches.shared.take() }
 
     private func event(_ e: WorkloadEvent) -> Event {
         let conversation = self.workload.conversations[Int(e.conversation)]
@@ -99,10 +102,33 @@ final class ConvoStoreEngine: Engine, @unchecked Sendable {
                 for (category, count) in summary.charged { totals.charged[Int(category.rawValue)] += count }
                 for (violation, count) in summary.violations { totals.violations[Int(violation.rawValue) - 1] += count }
                 totals.free += summary.free
+                totals.failed += summary.failed
                 totals.amountMicros += summary.amountMicros
+                for (market, charges) in summary.markets { totals.marketAmounts[market, default: 0] += charges.amountMicros }
+            }
+            for business in BillingTotals.reachSample {
+                totals.reached.append(Int(try reader.messagingLimit(business: Workload.businessID(business), at: Workload.end - 1).reached24h))
             }
         }
         return totals
+    }
+
+    /// A consistent copy of the store in `directory` while the writer goes on (`--backup-during-live`).
+    func backup(to directory: String) throws {
+        try self.store.backup(to: directory)
+    }
+
+    /// Opens a copy made by ``backup(to:)`` and runs the store's own `check` on it: nil if it passes,
+    /// else the problems found.
+    static func check(copy directory: String) throws -> String? {
+        let copy = try ConvoStore.open(at: directory)
+        defer { copy.close() }
+        let report = try copy.check()
+        return report.isHealthy ? nil : report.problems.prefix(3).joined(separator: "; ")
+    }
+
+    func finishImport() throws {
+        self.store.close()
     }
 
     func close() throws {

@@ -20,6 +20,38 @@ struct Latencies {
         return try await body()
     }
 
+    /// Records one latency.
+    mutating func record(nanoseconds: UInt64) {
+        _ = self.histogram.record(nanoseconds)
+    }
+
+    /// The histogram's recorded values as `[value, count]` pairs (nanoseconds), small enough to pass
+    /// from a child process to the parent, which merges the trials' (``init(recorded:)``).
+    var recorded: [[UInt64]] {
+        self.histogram.recordedValues().map { [$0.value, UInt64($0.count)] }
+    }
+
+    init() {}
+
+    /// The histogram of several ``recorded`` lists together.
+    init(recorded lists: [[[UInt64]]]) {
+        for list in lists {
+            for pair in list where pair.count == 2 { _ = self.histogram.record(pair[0], count: pair[1]) }
+        }
+    }
+
+    /// HdrHistogram's percentile distribution (5 ticks per half distance), as `[percentile, microseconds]`
+    /// points up to the maximum, for the percentile plots.
+    var percentileDistribution: [[Double]] {
+        guard self.count > 0 else { return [] }
+        var points: [[Double]] = []
+        for step in self.histogram.percentiles(ticksPerHalfDistance: 5) {
+            points.append([step.percentileLevelIteratedTo, Double(step.value) / 1000])
+            if step.percentileLevelIteratedTo >= 100 { break }
+        }
+        return points
+    }
+
     var summary: LatencySummary {
         LatencySummary(
             count: self.count,
@@ -76,6 +108,7 @@ enum System {
         var total = 0
         let enumerator = FileManager.default.enumerator(atPath: path)
         while let name = enumerator?.nextObject() as? String {
+            guard !name.hasSuffix(RawWorkloadWriter.stateFile) else { continue }  // the harness's, not the engine's
             var info = stat()
             if stat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
         }

@@ -1,7 +1,15 @@
 import Foundation
 import Synchronization
 
-/// The figures of one engine at one user count.
+/// The import phase's figures of one engine at one user count.
+struct ImportResult: Codable, Sendable {
+    var importEvents: Int
+    var importSeconds: Double
+    var importEventsPerS: Double
+    var importCommit: LatencySummary
+}
+
+/// The figures of one engine at one user count, in one trial.
 struct EngineResult: Codable, Sendable {
     var engine: EngineName
     var users: Int
@@ -9,7 +17,8 @@ struct EngineResult: Codable, Sendable {
     var conversations: Int
     var messages: Int
 
-    // Import phase: the stream up to the live phase, in commits of ``Runner/importBatchSize`` events, not synced.
+    // Import phase (once per engine, before the trials): the stream up to the live phase, in
+    // commits of ``Runner/importBatchSize`` events, not synced.
     var importEvents: Int
     var importSeconds: Double
     var importEventsPerS: Double
@@ -52,12 +61,32 @@ struct EngineResult: Codable, Sendable {
     var bytesPerMessage: Double
     /// Peak resident memory of the engine's process (VmHWM), which includes the workload in memory.
     var peakRssBytes: Int
-    /// Peak resident memory once the workload was generated, before the engine opened.
+    /// Peak resident memory once the workload was loaded, before the engine opened.
     var workloadRssBytes: Int
     var billing: BillingTotals?
+    /// `--backup-during-live`: the backups taken while the live phase ran.
+    var backup: BackupFigures?
+
+    /// The live phase's commit and send-check latencies as recorded values (nanoseconds), for the
+    /// percentile plots; the parent merges the trials' and leaves them out of report.json.
+    var commitRecorded: [[UInt64]]?
+    var sendCheckRecorded: [[UInt64]]?
 }
 
-/// Replays a workload into one engine and measures it.
+/// `--backup-during-live`: `ConvoStore.backup(to:)` in a loop, each copy to a new directory, while
+/// the live phase writes; each copy is then opened and checked.
+struct BackupFigures: Codable, Sendable {
+    var copies: Int
+    /// Copies that passed `check()`.
+    var passedCheck: Int
+    /// The problems of the first copies that did not pass, if any.
+    var problems: [String]
+    var backupSeconds: LatencySummary
+    var bytesPerCopy: Int
+}
+
+/// Replays a workload into one engine and measures it: the import phase in one process, the live
+/// and query phases in another (each trial's, from a copy of the imported store).
 struct Runner {
     /// Events per commit in the live phase (every engine).
     static let batchSize = 1000
@@ -65,25 +94,33 @@ struct Runner {
     static let importBatchSize = 10_000
     static let minute: Int64 = 60_000
     static let probeEntries = 1000
+    /// Simulated hours replayed live by default: at 1M users, about 500,000 events (41,667 an hour),
+    /// so that every engine commits for at least ``minimumWriteSeconds`` per trial on the development
+    /// VM: the fastest durable engines there commit 1,000 events in about 70 ms (the disk's sync), so
+    /// about 14,000 events/s at most, 36 s.
+    static let defaultLiveHours = 12
+    /// The shortest live phase (seconds of commits) whose figures are meant to be quoted; the report
+    /// says which engines fell short (a smoke run at a small user count always does).
+    static let minimumWriteSeconds = 20.0
 
     let engineName: EngineName
     let workload: Workload
     /// The live phase covers the last `liveHours` simulated hours.
     let liveHours: Int
-    /// Whether live commits are synced (false only for `--unsafe-no-sync-live`).
-    let liveDurable: Bool
     let directory: String
     let progress: Progress
-    /// Called between the import and the live phase: the parent lets one engine at a time go live.
-    let waitForLivePhase: () throws -> Void
 
-    func run() async throws -> EngineResult {
-        let workloadRSS = System.peakResidentBytes()
-        let engine = try self.engineName.open(directory: self.directory, workload: self.workload)
-        let events = self.workload.events
+    /// The index of the first live event.
+    var liveStart: Int {
         let liveFrom = Workload.end - Int64(self.liveHours) * Workload.hour
-        let liveStart = events.partitioningIndex { $0.at >= liveFrom }
+        return self.workload.events.partitioningIndex { $0.at >= liveFrom }
+    }
 
+    /// Imports every event before the live phase into a new store, unsynced, and leaves it on disk.
+    func importPhase() async throws -> ImportResult {
+        let engine = try self.engineName.open(directory: self.directory, workload: self.workload, mode: .bulkLoad)
+        let events = self.workload.events
+        let liveStart = self.liveStart
         var importCommits = Latencies()
         let importStart = Clock.now()
         var done = 0
@@ -93,14 +130,27 @@ struct Runner {
             done = batch.endIndex
             self.progress.update("import", done: done, of: liveStart, simulatedNow: batch.last!.at)
         }
+        try engine.finishImport()
         let importSeconds = Clock.seconds(since: importStart)
-        try engine.beginLivePhase(durable: self.liveDurable)
-        sync()  // the import's unsynced pages go to disk now, not in the first live commit
-        try self.waitForLivePhase()
+        return ImportResult(
+            importEvents: liveStart, importSeconds: importSeconds, importEventsPerS: Double(liveStart) / importSeconds,
+            importCommit: importCommits.summary)
+    }
 
+    /// The live phase on the store an import left in `directory`, then the query phase.
+    func livePhase(durable: Bool, backupDuringLive: Bool) async throws -> EngineResult {
+        let workloadRSS = System.peakResidentBytes()
+        let engine = try self.engineName.open(directory: self.directory, workload: self.workload, mode: .live(durable: durable))
+        let events = self.workload.events
+        let liveFrom = Workload.end - Int64(self.liveHours) * Workload.hour
+        let liveStart = self.liveStart
+        var done = liveStart
+
+        let backups = backupDuringLive ? BackupLoop(engine: engine, directory: self.directory + "-backups") : nil
         let reader = SendCheckReader(engine: engine, conversations: self.workload.conversations.count, seed: self.workload.seed)
         reader.simulatedNow.store(liveFrom, ordering: .relaxed)
         reader.start()
+        try backups?.start()
         var commits = Latencies()
         var newlyOverdueScans = Latencies()
         var closingScans = Latencies()
@@ -128,6 +178,7 @@ struct Runner {
         let liveWritten = System.writtenBytes() - writtenBefore
         let liveEvents = events.count - liveStart
         let readsDuringLoad = try reader.stop()
+        let backupFigures = try backups?.stop(progress: self.progress)
 
         self.progress.note("query phase: overdue scan, newly-overdue probe, point reads, billing")
         let asOf = Workload.end
@@ -157,8 +208,8 @@ struct Runner {
         return EngineResult(
             engine: self.engineName, users: self.workload.users, events: events.count,
             conversations: self.workload.activeConversations, messages: self.workload.messageCount,
-            importEvents: liveStart, importSeconds: importSeconds, importEventsPerS: Double(liveStart) / importSeconds,
-            importCommit: importCommits.summary,
+            importEvents: liveStart, importSeconds: 0, importEventsPerS: 0,
+            importCommit: LatencySummary(count: 0, p50Us: 0, p99Us: 0, p999Us: 0, maxUs: 0),
             liveEvents: liveEvents, liveSeconds: liveSeconds, writeSeconds: Double(writeNanos) / 1e9,
             eventsPerS: Double(liveEvents) / (Double(writeNanos) / 1e9),
             commit: commits.summary,
@@ -175,7 +226,8 @@ struct Runner {
             bytesPerConversation: Double(size) / Double(self.workload.activeConversations),
             bytesPerMessage: Double(size) / Double(self.workload.messageCount),
             peakRssBytes: System.peakResidentBytes(), workloadRssBytes: workloadRSS,
-            billing: billing)
+            billing: billing, backup: backupFigures,
+            commitRecorded: commits.recorded, sendCheckRecorded: readsDuringLoad.recorded)
     }
 }
 
@@ -238,6 +290,68 @@ final class SendCheckReader: @unchecked Sendable {
         self.finished.wait()
         if let failure = self.failure { throw failure }
         return self.latencies
+    }
+}
+
+/// `--backup-during-live`: a thread that takes backups of the ConvoStore engine's store in a loop,
+/// each to a new directory under `directory`, until stopped; then each copy is checked and removed.
+final class BackupLoop: @unchecked Sendable {
+    // @unchecked: `copies`, `seconds` and `failure` are written by the backup thread only and read
+    // after `stop()` joined it.
+    private let engine: ConvoStoreEngine
+    private let directory: String
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var copies: [String] = []
+    private var seconds = Latencies()
+    private var failure: (any Error)?
+
+    init?(engine: any Engine, directory: String) {
+        guard let engine = engine as? ConvoStoreEngine else { return nil }
+        self.engine = engine
+        self.directory = directory
+    }
+
+    func start() throws {
+        try? FileManager.default.removeItem(atPath: self.directory)
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        let thread = Thread { [self] in
+            while !self.stopping.load(ordering: .relaxed) {
+                let copy = self.directory + "/copy-\(self.copies.count + 1)"
+                do {
+                    try self.seconds.time { try self.engine.backup(to: copy) }
+                    self.copies.append(copy)
+                } catch {
+                    self.failure = error
+                    break
+                }
+            }
+            self.finished.signal()
+        }
+        thread.name = "backup-loop"
+        thread.start()
+    }
+
+    /// Stops the loop after the copy under way, checks every copy, removes them.
+    func stop(progress: Progress) throws -> BackupFigures {
+        self.stopping.store(true, ordering: .relaxed)
+        self.finished.wait()
+        if let failure = self.failure { throw failure }
+        var passed = 0
+        var problems: [String] = []
+        let bytes = self.copies.first.map { System.diskUsage($0) } ?? 0
+        for (index, copy) in self.copies.enumerated() {
+            progress.note("checking backup \(index + 1) of \(self.copies.count)")
+            if let problem = try ConvoStoreEngine.check(copy: copy) {
+                if problems.count < 3 { problems.append("\(copy): \(problem)") }
+            } else {
+                passed += 1
+            }
+            try? FileManager.default.removeItem(atPath: copy)
+        }
+        try? FileManager.default.removeItem(atPath: self.directory)
+        // Microseconds in a LatencySummary: a backup takes seconds.
+        return BackupFigures(copies: self.copies.count, passedCheck: passed, problems: problems, backupSeconds: self.seconds.summary, bytesPerCopy: bytes)
     }
 }
 

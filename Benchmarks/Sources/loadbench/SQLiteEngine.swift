@@ -1,3 +1,4 @@
+import ConvoStore
 import Foundation
 import GRDB
 
@@ -5,18 +6,37 @@ import GRDB
 /// like ConvoStore), cached prepared statements, one transaction per batch, and indexes on the due and
 /// expiry times (by time and by business, as ConvoStore keeps them).
 ///
-/// The rules (docs/domain.md R1 to R5) are applied in arrival order, which is time order in this
+/// The rules (docs/domain.md R1 to R8) are applied in arrival order, which is time order in this
 /// workload (see ``Workload``): each conversation row keeps the same derived state as ConvoStore's
-/// record, so the overdue count and the billing totals must come out equal.
-final class SQLiteEngine: Engine, @unchecked Sendable {
-    // @unchecked: DatabasePool is Sendable; `workload` is immutable.
+/// record, so the overdue count, the billing totals and amounts, and the reached counts must come out
+/// equal. Pricing (R7) is this file's own: the market from ConvoStore's public market table
+/// (`Markets.market(ofCustomer:)`), a count per (business, market, category, UTC month) kept with each
+/// charge for the rank of a new message, the rate card in a table (``HarnessTariffs``); billing ranks
+/// every charge by (time, message id) with a window function, so a message that failed later (R6)
+/// leaves the ranks exact. A late `failed` status re-derives the answer, the free entry point window
+/// and the classes it decided, as R6 says.
+final class SQLiteEngine: GroupCommitEngine, @unchecked Sendable {
+    // @unchecked: DatabasePool is Sendable; `workload` and `tariffs` are immutable; `committer` is
+    // made once, before the server mode's tasks start.
     private let pool: DatabasePool
     private let workload: Workload
+    private let tariffs: HarnessTariffs
+    private var committer: SQLiteGroupCommitter?
     private static let window: Int64 = 86_400_000
     private static let replySLA: Int64 = 86_400_000
     private static let freeEntryReply: Int64 = 86_400_000
     private static let freeEntryWindow: Int64 = 259_200_000
-    private static let rates: [Int64] = [25_000, 4_000, 4_000]  // marketing, utility, authentication
+    /// `serviceChargesFrom`, the store setting's default (R7).
+    private static let serviceChargesFrom: Int64 = 1_790_812_800_000
+    private static let failed: Int64 = 4
+
+    /// Outcome codes (messages.outcome, billing.outcome): free, charged | category, violation | rule, failed.
+    private enum Outcome {
+        static let free = 0
+        static let charged = 0x10
+        static let violation = 0x20
+        static let failed = 0x40
+    }
 
     private static let schema = """
         CREATE TABLE conversations (
@@ -43,11 +63,34 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         CREATE INDEX messages_by_conversation ON messages (conversation, direction, at);
         CREATE TABLE controls (conversation INTEGER NOT NULL, control_group INTEGER NOT NULL, at INTEGER NOT NULL, action INTEGER NOT NULL);
         CREATE INDEX controls_by_conversation ON controls (conversation, control_group, at);
-        CREATE TABLE billing (business TEXT NOT NULL, at INTEGER NOT NULL, outcome INTEGER NOT NULL, amount INTEGER NOT NULL, conversation INTEGER NOT NULL);
+        -- One row per outbound message, as ConvoStore's `charges`: its market, UTC month and class.
+        CREATE TABLE billing (
+            business TEXT NOT NULL, id TEXT NOT NULL, market TEXT NOT NULL, month INTEGER NOT NULL,
+            outcome INTEGER NOT NULL, at INTEGER NOT NULL,
+            amount INTEGER NOT NULL, -- the price at its rank when it was recorded (what a live send answers)
+            conversation INTEGER NOT NULL,
+            PRIMARY KEY (business, id)) WITHOUT ROWID;
         CREATE INDEX billing_by_business ON billing (business, at);
+        -- Charged messages per (business, market, category, UTC month): a new message's rank (R7).
+        CREATE TABLE charge_counts (
+            business TEXT NOT NULL, market TEXT NOT NULL, category INTEGER NOT NULL, month INTEGER NOT NULL, charged INTEGER NOT NULL,
+            PRIMARY KEY (business, market, category, month)) WITHOUT ROWID;
+        -- R8: templates sent while the customer's window was closed, not violations, not failed.
+        CREATE TABLE reaches (business TEXT NOT NULL, id TEXT NOT NULL, customer TEXT NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (business, id)) WITHOUT ROWID;
+        CREATE INDEX reaches_by_time ON reaches (business, at);
+        CREATE TABLE rates (
+            effective_from INTEGER NOT NULL, market TEXT NOT NULL, category INTEGER NOT NULL, tier_from INTEGER NOT NULL,
+            rate_micros INTEGER NOT NULL,
+            PRIMARY KEY (effective_from, market, category, tier_from)) WITHOUT ROWID;
         """
 
-    init(directory: String, workload: Workload) throws {
+    /// A new database (bulk load), as `sqliteserver` opens it; ``beginLivePhase(durable:)`` then makes commits durable.
+    convenience init(directory: String, workload: Workload) throws {
+        try self.init(directory: directory, workload: workload, mode: .bulkLoad)
+    }
+
+    init(directory: String, workload: Workload, mode: OpenMode) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -131072")  // 128 MiB, as a server would give it
@@ -55,15 +98,33 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         }
         self.pool = try DatabasePool(path: directory + "/store.sqlite", configuration: configuration)
         self.workload = workload
-        try self.pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = OFF")
-            try db.execute(sql: Self.schema)
+        if case .bulkLoad = mode {
+            try self.pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = OFF")
+                try db.execute(sql: Self.schema)
+                for row in HarnessRateCard.rows {
+                    try db.execute(
+                        sql: "INSERT INTO rates (effective_from, market, category, tier_from, rate_micros) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [row.effectiveFrom, row.market, row.category, row.tierFrom, row.rate])
+                }
+            }
         }
+        // The rate card as the engine prices with it: read back from its table.
+        self.tariffs = HarnessTariffs(rows: try self.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT effective_from, market, category, tier_from, rate_micros FROM rates").map {
+                HarnessRateCard.Row(effectiveFrom: $0[0], market: $0[1], category: $0[2], tierFrom: $0[3], rate: $0[4])
+            }
+        })
+        if case .live(let durable) = mode { try self.beginLivePhase(durable: durable) }
     }
 
+    /// Makes every later commit durable (`synchronous=FULL`), or leaves it OFF for the diagnosis.
     func beginLivePhase(durable: Bool) throws {
-        guard durable else { return }  // synchronous stays OFF, as in the import
         try self.pool.writeWithoutTransaction { db in
+            guard durable else {
+                try db.execute(sql: "PRAGMA synchronous = OFF")
+                return
+            }
             // GRDB chooses NORMAL in WAL mode; FULL syncs the WAL on every commit, like ConvoStore's durable commits.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else { throw EngineFailure(description: "sqlite: synchronous=FULL not in effect") }
@@ -74,9 +135,26 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
 
     func apply(_ batch: ArraySlice<WorkloadEvent>) async throws {
         try await self.pool.write { db in
-            for event in batch { try self.apply(event, db) }
+            for event in batch { try self.apply(event, db, lenient: false) }
         }
     }
+
+    func submit(_ event: WorkloadEvent) async throws {
+        guard let committer = self.committer else { throw EngineFailure(description: "sqlite: startGroupCommit() first") }
+        try await committer.submit(event)
+    }
+
+    /// Starts the group-commit writer of the server mode: one writer thread, each commit holding every
+    /// request waiting, as ConvoStore's writer does.
+    func startGroupCommit(maxEventsPerCommit: Int) {
+        self.committer = SQLiteGroupCommitter(maxEventsPerCommit: maxEventsPerCommit) { [self] batch in
+            try self.pool.write { db in
+                for event in batch { try self.apply(event, db, lenient: true) }
+            }
+        }
+    }
+
+    func takeBatchSizes() -> [Int] { self.committer?.takeBatchSizes() ?? [] }
 
     /// A conversation row's derived state; the same fields as ConvoStore's record.
     private struct State {
@@ -96,7 +174,9 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         var blocked: Bool { self.flags & (Self.customerBlocked | Self.businessBlocked) != 0 }
     }
 
-    private func apply(_ event: WorkloadEvent, _ db: Database) throws {
+    /// `lenient`: events may arrive slightly out of order (the server mode's concurrent tasks), so a
+    /// status for a message not yet recorded is skipped instead of failing the run.
+    private func apply(_ event: WorkloadEvent, _ db: Database, lenient: Bool) throws {
         let conversation = self.workload.conversations[Int(event.conversation)]
         let business = Workload.businessID(conversation.business)
         let customer = Workload.customerID(conversation.customer)
@@ -118,29 +198,48 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
             c.messagesOut += 1
             if c.lastOut.map({ t > $0 }) ?? true {
                 c.lastOut = t
-                c.waitingSince = nil  // in time order no inbound is later than t
+                c.waitingSince = try self.waitingSince(c, answeredAt: t, db)
             }
             let freeStart = self.prospectiveFreeWindowStart(c, at: t)
             let category = event.kind == .template ? Int(event.detail) : nil
-            let outcome = Self.classify(c, at: t, category: category, freeWindowStart: freeStart)
+            let windowOpen = try self.latestInbound(c, atOrBefore: t, db).map { t < $0 + Self.window } ?? false
+            let outcome = Self.classify(flags: c.flags, windowOpen: windowOpen, customerWrote: c.firstIn.map { $0 <= t } ?? false,
+                                        at: t, category: category, freeWindowStart: freeStart)
             c.freeWindowStart = freeStart
             let id = try self.save(c, business, customer, db)
             try self.insertMessage(event, id: id, business: business, direction: 1, kind: category == nil ? "text" : "template", entryPoint: nil, outcome: outcome, db)
-            let amount = outcome & 0xF0 == 0x10 ? Self.rates[Int(outcome & 0x0F)] : 0
-            try db.cachedStatement(sql: "INSERT INTO billing (business, at, outcome, amount, conversation) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [business, t, outcome, amount, id])
+            let market = Markets.market(ofCustomer: customer).name
+            let month = UTCMonth.of(t)
+            var amount: Int64 = 0
+            if outcome & 0xF0 == Outcome.charged {
+                let rank = try self.countCharge(business: business, market: market, category: outcome & 0x0F, month: month, by: 1, db)
+                amount = self.tariffs.price(market: market, category: outcome & 0x0F, at: t, rank: rank)
+            }
+            let messageID = Workload.messageID(event.message)
+            try db.cachedStatement(sql: "INSERT INTO billing (business, id, market, month, outcome, at, amount, conversation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [business, messageID, market, month, outcome, t, amount, id])
+            // R8: an allowed template sent while the customer's window is closed reaches the customer.
+            if category != nil, outcome & 0xF0 != Outcome.violation, !windowOpen {
+                try db.cachedStatement(sql: "INSERT INTO reaches (business, id, customer, at) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [business, messageID, customer, t])
+            }
         case .status:
             let id = Workload.messageID(event.message)
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, status_at FROM messages WHERE business = ? AND id = ?"), arguments: [business, id]) else {
+            let sql = "SELECT status, status_at, direction, conversation, at, outcome FROM messages WHERE business = ? AND id = ?"
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [business, id]) else {
+                if lenient { return }
                 throw EngineFailure(description: "sqlite: status for unknown message \(id)")
             }
             let current: Int64? = row[0]
             let currentAt: Int64? = row[1]
             let status = Int64(event.detail)
-            // R6: the higher status wins; for the same status, the earlier time.
+            // R6: the higher status wins (failed is the highest, and final); for the same status, the earlier time.
             if let current, current > status || (current == status && currentAt! <= t) { return }
             try db.cachedStatement(sql: "UPDATE messages SET status = ?, status_at = ? WHERE business = ? AND id = ?")
                 .execute(arguments: [status, t, business, id])
+            if status == Self.failed, row[2] as Int64 == 1 {
+                try self.applyFailure(business: business, id: id, conversation: row[3], at: row[4], outcome: row[5], db)
+            }
         case .control:
             var c = try self.state(business, customer, db)
             let (group, flag, on) = Self.control(ControlChoice(rawValue: event.detail)!)
@@ -149,6 +248,121 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
             try db.cachedStatement(sql: "INSERT INTO controls (conversation, control_group, at, action) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [id, group, t, event.detail])
         }
+    }
+
+    /// Adds `delta` to the charged count of (business, market, category, month) and returns the new
+    /// count: for a new message in time order, its rank.
+    @discardableResult
+    private func countCharge(business: String, market: String, category: Int, month: Int, by delta: Int, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: """
+                INSERT INTO charge_counts (business, market, category, month, charged) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (business, market, category, month) DO UPDATE SET charged = charged + excluded.charged
+                RETURNING charged
+                """),
+            arguments: [business, market, category, month, delta]) ?? 0
+    }
+
+    /// R6: the outbound message `id` failed. It leaves its class (it is counted under `failed`), its
+    /// reach, and no longer answers or opens the free window; what those decided is re-derived.
+    private func applyFailure(business: String, id: String, conversation: Int64, at t: Int64, outcome: Int?, _ db: Database) throws {
+        if let outcome, outcome & 0xF0 == Outcome.charged {
+            try self.countCharge(business: business, market: try self.market(business: business, id: id, db), category: outcome & 0x0F,
+                                 month: UTCMonth.of(t), by: -1, db)
+        }
+        try db.cachedStatement(sql: "UPDATE billing SET outcome = ?, amount = 0 WHERE business = ? AND id = ?")
+            .execute(arguments: [Outcome.failed, business, id])
+        try db.cachedStatement(sql: "UPDATE messages SET outcome = NULL WHERE business = ? AND id = ?").execute(arguments: [business, id])
+        try db.cachedStatement(sql: "DELETE FROM reaches WHERE business = ? AND id = ?").execute(arguments: [business, id])
+        guard var c = try self.state(id: conversation, db), let customer = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT customer FROM conversations WHERE id = ?"), arguments: [conversation])
+        else { throw EngineFailure(description: "sqlite: a message of an unknown conversation failed") }
+        if c.lastOut == t {
+            c.lastOut = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT max(at) FROM messages WHERE conversation = ? AND direction = 1 AND coalesce(status, 0) <> 4"),
+                arguments: [conversation])
+            c.waitingSince = try self.waitingSince(c, answeredAt: c.lastOut, db)
+        }
+        if c.freeWindowStart == t, let entry = c.freeEntryAt {
+            let newStart = try Int64.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT min(at) FROM messages WHERE conversation = ? AND direction = 1 AND at >= ? AND at < ? AND coalesce(status, 0) <> 4
+                    """),
+                arguments: [conversation, entry, entry + Self.freeEntryReply])
+            c.freeWindowStart = newStart
+            // The sends of both windows may change class (free inside the window, charged outside).
+            for start in [t, newStart].compactMap({ $0 }) {
+                try self.reclassify(c, business: business, customer: customer, from: start, to: start + Self.freeEntryWindow, db)
+            }
+        }
+        _ = try self.save(c, business, customer, db)
+    }
+
+    private func market(business: String, id: String, _ db: Database) throws -> String {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT market FROM billing WHERE business = ? AND id = ?"), arguments: [business, id]) ?? "other"
+    }
+
+    /// Classifies again the outbound messages of a conversation in `[from, to)` that did not fail, at
+    /// their own times (the controls and inbound messages in effect then), and moves their charges.
+    private func reclassify(_ c: State, business: String, customer: String, from: Int64, to: Int64, _ db: Database) throws {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT id, at, category, kind, outcome FROM messages
+                WHERE conversation = ? AND direction = 1 AND at >= ? AND at < ? AND coalesce(status, 0) <> 4
+                """),
+            arguments: [c.id!, from, to])
+        for row in rows {
+            let id: String = row[0]
+            let t: Int64 = row[1]
+            let category: Int? = (row[3] as String) == "template" ? row[2] : nil
+            let old: Int = row[4]
+            let windowOpen = try self.latestInbound(c, atOrBefore: t, db).map { t < $0 + Self.window } ?? false
+            let outcome = Self.classify(flags: try self.flags(conversation: c.id!, at: t, db), windowOpen: windowOpen,
+                                        customerWrote: c.firstIn.map { $0 <= t } ?? false, at: t, category: category, freeWindowStart: c.freeWindowStart)
+            guard outcome != old else { continue }
+            let market = Markets.market(ofCustomer: customer).name
+            if old & 0xF0 == Outcome.charged { try self.countCharge(business: business, market: market, category: old & 0x0F, month: UTCMonth.of(t), by: -1, db) }
+            var amount: Int64 = 0
+            if outcome & 0xF0 == Outcome.charged {
+                let rank = try self.countCharge(business: business, market: market, category: outcome & 0x0F, month: UTCMonth.of(t), by: 1, db)
+                amount = self.tariffs.price(market: market, category: outcome & 0x0F, at: t, rank: rank)
+            }
+            try db.cachedStatement(sql: "UPDATE messages SET outcome = ? WHERE business = ? AND id = ?").execute(arguments: [outcome, business, id])
+            try db.cachedStatement(sql: "UPDATE billing SET outcome = ?, amount = ? WHERE business = ? AND id = ?").execute(arguments: [outcome, amount, business, id])
+        }
+    }
+
+    /// R5: the state of every control group of a conversation at `t` (its latest control at or
+    /// before `t`; the one recorded last among equal times).
+    private func flags(conversation: Int64, at t: Int64, _ db: Database) throws -> Int64 {
+        var flags: Int64 = 0
+        for group in 0...4 {
+            guard let action = try Int.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT action FROM controls WHERE conversation = ? AND control_group = ? AND at <= ? ORDER BY at DESC, rowid DESC LIMIT 1
+                    """),
+                arguments: [conversation, group, t])
+            else { continue }
+            let (_, flag, on) = Self.control(ControlChoice(rawValue: UInt8(action))!)
+            if on { flags |= flag }
+        }
+        return flags
+    }
+
+    /// R1: the latest inbound at or before `t` (the row's `last_in` unless it is later than `t`).
+    private func latestInbound(_ c: State, atOrBefore t: Int64, _ db: Database) throws -> Int64? {
+        guard let lastIn = c.lastIn else { return nil }
+        if lastIn <= t { return lastIn }
+        return try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT max(at) FROM messages WHERE conversation = ? AND direction = 0 AND at <= ?"), arguments: [c.id!, t])
+    }
+
+    /// R2: the earliest inbound after the answer at `answer`; the earliest of all when nothing answered.
+    private func waitingSince(_ c: State, answeredAt answer: Int64?, _ db: Database) throws -> Int64? {
+        guard let answer else { return c.firstIn }
+        guard let lastIn = c.lastIn, lastIn > answer else { return nil }
+        return try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT min(at) FROM messages WHERE conversation = ? AND direction = 0 AND at > ?"), arguments: [c.id!, answer])
     }
 
     /// The control's group (as ConvoStore numbers them), the flag of the group, and whether it sets it.
@@ -173,29 +387,40 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         return c.freeWindowStart
     }
 
-    /// R4 in its order, as an outcome code: 0 free, 0x10 | category charged, 0x20 | rule violated
-    /// (1 blocked, 2 outside_window, 3 no_opt_in, 4 opted_out, 5 restricted).
-    private static func classify(_ c: State, at t: Int64, category: Int?, freeWindowStart: Int64?) -> Int {
-        if c.blocked { return 0x21 }
-        let windowOpen = c.lastIn.map { $0 <= t && t < $0 + Self.window } ?? false
-        guard let category else { return windowOpen ? 0 : 0x22 }
-        if !(c.firstIn.map { $0 <= t } ?? false) && c.flags & State.optedIn == 0 { return 0x23 }
-        if category == 0 {
-            if c.flags & State.marketingOptedOut != 0 { return 0x24 }
-            if c.flags & State.restricted != 0 { return 0x25 }
+    /// R4 in its order, with R7's service charges, as an outcome code: 0 free, 0x10 | category charged
+    /// (3: service), 0x20 | rule violated (1 blocked, 2 outside_window, 3 no_opt_in, 4 opted_out, 5 restricted).
+    private static func classify(flags: Int64, windowOpen: Bool, customerWrote: Bool, at t: Int64, category: Int?, freeWindowStart: Int64?) -> Int {
+        if flags & (State.customerBlocked | State.businessBlocked) != 0 { return Outcome.violation | 1 }
+        let inFreeWindow = freeWindowStart.map { $0 <= t && t < $0 + Self.freeEntryWindow } ?? false
+        let serviceCharged = t >= Self.serviceChargesFrom
+        guard let category else {
+            guard windowOpen else { return Outcome.violation | 2 }
+            return serviceCharged && !inFreeWindow ? Outcome.charged | 3 : Outcome.free
         }
-        if let start = freeWindowStart, start <= t, t < start + Self.freeEntryWindow { return 0 }
-        if category == 1 && windowOpen { return 0 }
-        return 0x10 | category
+        if !customerWrote && flags & State.optedIn == 0 { return Outcome.violation | 3 }
+        if category == 0 {
+            if flags & State.marketingOptedOut != 0 { return Outcome.violation | 4 }
+            if flags & State.restricted != 0 { return Outcome.violation | 5 }
+        }
+        if inFreeWindow { return Outcome.free }
+        if category == 1 && windowOpen && !serviceCharged { return Outcome.free }
+        return Outcome.charged | category
     }
 
+    private static let stateColumns = "id, first_in, last_in, last_out, waiting_since, free_entry_at, free_window_start, messages_in, messages_out, flags"
+
     private func state(_ business: String, _ customer: String, _ db: Database) throws -> State {
-        let sql = """
-            SELECT id, first_in, last_in, last_out, waiting_since, free_entry_at, free_window_start, messages_in, messages_out, flags
-            FROM conversations WHERE business = ? AND customer = ?
-            """
+        let sql = "SELECT \(Self.stateColumns) FROM conversations WHERE business = ? AND customer = ?"
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [business, customer]) else { return State() }
-        return State(
+        return Self.state(row)
+    }
+
+    private func state(id: Int64, _ db: Database) throws -> State? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.stateColumns) FROM conversations WHERE id = ?"), arguments: [id]).map(Self.state)
+    }
+
+    private static func state(_ row: Row) -> State {
+        State(
             id: row[0], firstIn: row[1], lastIn: row[2], lastOut: row[3], waitingSince: row[4], freeEntryAt: row[5],
             freeWindowStart: row[6], messagesIn: row[7], messagesOut: row[8], flags: row[9])
     }
@@ -288,25 +513,125 @@ final class SQLiteEngine: Engine, @unchecked Sendable {
         }
     }
 
+    /// Billing over every business: counts by class, and amounts priced at each charge's rank in its
+    /// (business, market, category, UTC month) by (time, message id), ranked now, so exact whatever
+    /// failed or moved after it was recorded.
     func billingTotals() throws -> BillingTotals? {
         try self.pool.read { db in
             var totals = BillingTotals()
-            for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*), sum(amount) FROM billing GROUP BY outcome") {
+            for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) FROM billing GROUP BY outcome") {
                 let outcome: Int = row[0]
                 let count: Int = row[1]
                 switch outcome & 0xF0 {
-                case 0x10: totals.charged[outcome & 0x0F] += count
-                case 0x20: totals.violations[(outcome & 0x0F) - 1] += count
+                case Outcome.charged: totals.charged[outcome & 0x0F] += count
+                case Outcome.violation: totals.violations[(outcome & 0x0F) - 1] += count
+                case Outcome.failed: totals.failed += count
                 default: totals.free += count
                 }
-                totals.amountMicros += row[2] as Int64
+            }
+            let ranked = try Row.fetchCursor(db, sql: """
+                SELECT market, outcome, at, ROW_NUMBER() OVER (PARTITION BY business, market, outcome, month ORDER BY at, id)
+                FROM billing WHERE outcome BETWEEN ? AND ?
+                """, arguments: [Outcome.charged, Outcome.charged | 3])
+            while let row = try ranked.next() {
+                let market: String = row[0]
+                let price = self.tariffs.price(market: market, category: (row[1] as Int) & 0x0F, at: row[2], rank: row[3])
+                totals.amountMicros += price
+                totals.marketAmounts[market, default: 0] += price
+            }
+            for business in BillingTotals.reachSample {
+                let at = Workload.end - 1
+                totals.reached.append(try Int.fetchOne(
+                    db, sql: "SELECT count(DISTINCT customer) FROM reaches WHERE business = ? AND at > ? AND at <= ?",
+                    arguments: [Workload.businessID(business), at - Self.window, at]) ?? 0)
             }
             return totals
         }
     }
 
+    func finishImport() throws {
+        try self.close()
+    }
+
     func close() throws {
+        self.committer?.stop()
         _ = try self.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try self.pool.close()
+    }
+}
+
+/// The server mode's writer for SQLite, shaped as ConvoStore's `GroupCommitWriter`: callers queue
+/// one event each; one thread takes every request waiting (up to a maximum), runs them in one
+/// transaction, commits, then resumes them. A batch that fails runs again one request per commit.
+final class SQLiteGroupCommitter: @unchecked Sendable {
+    // @unchecked: `queue`, `stopping` and `batchSizes` are only touched under `condition`.
+    private let condition = NSCondition()
+    private var queue: [(event: WorkloadEvent, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var stopping = false
+    private var batchSizes: [Int] = []
+    private let maxEventsPerCommit: Int
+    private let commit: ([WorkloadEvent]) throws -> Void
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(maxEventsPerCommit: Int, commit: @escaping ([WorkloadEvent]) throws -> Void) {
+        self.maxEventsPerCommit = maxEventsPerCommit
+        self.commit = commit
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "sqlite-group-commit"
+        thread.start()
+    }
+
+    func submit(_ event: WorkloadEvent) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            self.condition.lock()
+            self.queue.append((event, continuation))
+            self.condition.signal()
+            self.condition.unlock()
+        }
+    }
+
+    func takeBatchSizes() -> [Int] {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        let sizes = self.batchSizes
+        self.batchSizes.removeAll()
+        return sizes
+    }
+
+    func stop() {
+        self.condition.lock()
+        self.stopping = true
+        self.condition.signal()
+        self.condition.unlock()
+        self.finished.wait()
+    }
+
+    private func loop() {
+        while true {
+            self.condition.lock()
+            while self.queue.isEmpty && !self.stopping { self.condition.wait() }
+            if self.queue.isEmpty {
+                self.condition.unlock()
+                self.finished.signal()
+                return
+            }
+            let batch = Array(self.queue.prefix(self.maxEventsPerCommit))
+            self.queue.removeFirst(batch.count)
+            self.batchSizes.append(batch.count)
+            self.condition.unlock()
+            do {
+                try self.commit(batch.map(\.event))
+                for request in batch { request.continuation.resume() }
+            } catch {
+                for request in batch {
+                    do {
+                        try self.commit([request.event])
+                        request.continuation.resume()
+                    } catch {
+                        request.continuation.resume(throwing: error)
+                    }
+                }
+            }
+        }
     }
 }

@@ -45,9 +45,13 @@ enum ControlChoice: UInt8, CaseIterable, Sendable {
 /// 5% statuses, 2% controls. Events are in time order, and within one millisecond controls come
 /// first, then inbound, then outbound, then statuses: the SQLite engine applies the rules in
 /// arrival order and relies on this (ConvoStore does not need it).
+///
+/// The three days run from 2026-09-29 to 2026-10-02 (UTC), so they cross a UTC month boundary (volume
+/// tiers start again) and the service-charge date 2026-10-01 (R7): the live phase, at the end, prices
+/// service messages. Customers have phone numbers of several markets (``customerID(_:)``).
 struct Workload: Sendable {
     static let businessCount = 10_000
-    static let start: Int64 = 1_767_571_200_000  // 2026-01-05T00:00:00Z
+    static let start: Int64 = 1_790_640_000_000  // 2026-09-29T00:00:00Z
     static let duration: Int64 = 3 * 86_400_000
     static let end = start + duration
     static let hour: Int64 = 3_600_000
@@ -162,12 +166,43 @@ struct Workload: Sendable {
         self.bodyBytes = (0..<256).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     }
 
+    /// A workload as loaded from its file (WorkloadFile.swift).
+    init(
+        users: Int, seed: UInt64, conversations: [WorkloadConversation], events: [WorkloadEvent], activeConversations: Int,
+        messageCount: Int, bodyBytes: [UInt8]
+    ) {
+        self.users = users
+        self.seed = seed
+        self.conversations = conversations
+        self.events = events
+        self.activeConversations = activeConversations
+        self.messageCount = messageCount
+        self.bodyBytes = bodyBytes
+    }
+
     // Ids of at most 15 bytes, so Swift keeps them inline without allocating.
 
     /// `1555` and 7 digits, as a phone number.
     static func businessID(_ index: UInt32) -> String { "1555" + Self.padded(index, digits: 7) }
-    /// `447700` and 9 digits.
-    static func customerID(_ index: UInt32) -> String { "447700" + Self.padded(index, digits: 9) }
+    /// A phone number of 12 to 15 digits in one of several markets, chosen from the index: IN 30%,
+    /// BR 15%, US (north_america) 12%, ID 10%, GB 9%, DE 8%, MX 6%, and 10% of no listed market
+    /// (South Korea +82, DR Congo +243: market `other`). The index is its last 9 digits.
+    static func customerID(_ index: UInt32) -> String { Self.marketPrefixes[Int(Self.marketSlot(index))] + Self.padded(index, digits: 9) }
+
+    /// The calling-code prefixes of ``customerID(_:)``, 100 slots by weight.
+    private static let marketPrefixes: [String] = {
+        let weights: [(String, Int)] = [
+            ("9198", 30), ("5511", 15), ("1202", 12), ("6281", 10), ("447700", 9), ("4915", 8), ("5255", 6), ("8210", 6), ("24381", 4),
+        ]
+        return weights.flatMap { prefix, weight in Array(repeating: prefix, count: weight) }
+    }()
+
+    /// A slot in `0..<100` from the customer's index, scrambled so that markets do not follow the index.
+    private static func marketSlot(_ index: UInt32) -> UInt64 {
+        var z = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return (z ^ (z >> 29)) % 100
+    }
     /// `wamid.` and the message number.
     static func messageID(_ number: UInt32) -> String { "wamid." + String(number) }
 
