@@ -209,7 +209,7 @@ struct LoadBench: AsyncParsableCommand {
         process.arguments = ["-a", source, destination]
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("cp -a \(source) \(destination) failed") }
+        guard process.terminationStatus == 0 else { throw EngineFailure(description: "cp -a \(source) \(destination) failed") }
     }
 
     // MARK: Child processes
@@ -301,7 +301,7 @@ final class EngineChild {
     func wait<T: Decodable>() throws -> T {
         self.process.waitUntilExit()
         guard self.process.terminationStatus == 0 else {
-            throw ValidationError("\(self.name) failed (exit status \(self.process.terminationStatus)); see its messages above")
+            throw EngineFailure(description: "\(self.name) failed (exit status \(self.process.terminationStatus)); see its messages above")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: self.resultPath))
         try FileManager.default.removeItem(atPath: self.resultPath)
