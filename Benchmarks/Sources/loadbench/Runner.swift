@@ -74,7 +74,7 @@ struct EngineResult: Codable, Sendable {
 }
 
 /// `--backup-during-live`: `ConvoStore.backup(to:)` in a loop, each copy to a new directory, while
-/// the live phase writes; each copy is then opened and checked.
+/// the live phase writes; each copy is opened and checked as soon as it is taken, then removed.
 struct BackupFigures: Codable, Sendable {
     var copies: Int
     /// Copies that passed `check()`.
@@ -293,16 +293,22 @@ final class SendCheckReader: @unchecked Sendable {
     }
 }
 
-/// `--backup-during-live`: a thread that takes backups of the ConvoStore engine's store in a loop,
-/// each to a new directory under `directory`, until stopped; then each copy is checked and removed.
+/// `--backup-during-live`: a thread that takes backups of the ConvoStore engine's store in a loop
+/// while the live phase writes, each to a new directory under `directory`, opens and checks each copy
+/// (`check()`) as soon as it is taken, and removes it: one copy on disk at a time (at 1M users a copy
+/// is gigabytes, and a minute of backups kept for a check at the end would fill the disk). The
+/// checks therefore run during the live phase too.
 final class BackupLoop: @unchecked Sendable {
-    // @unchecked: `copies`, `seconds` and `failure` are written by the backup thread only and read
-    // after `stop()` joined it.
+    // @unchecked: the figures and `failure` are written by the backup thread only and read after
+    // `stop()` joined it.
     private let engine: ConvoStoreEngine
     private let directory: String
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var copies: [String] = []
+    private var copies = 0
+    private var passed = 0
+    private var problems: [String] = []
+    private var bytesPerCopy = 0
     private var seconds = Latencies()
     private var failure: (any Error)?
 
@@ -317,10 +323,17 @@ final class BackupLoop: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         let thread = Thread { [self] in
             while !self.stopping.load(ordering: .relaxed) {
-                let copy = self.directory + "/copy-\(self.copies.count + 1)"
+                let copy = self.directory + "/copy-\(self.copies + 1)"
                 do {
                     try self.seconds.time { try self.engine.backup(to: copy) }
-                    self.copies.append(copy)
+                    self.copies += 1
+                    if self.copies == 1 { self.bytesPerCopy = System.diskUsage(copy) }
+                    if let problem = try ConvoStoreEngine.check(copy: copy) {
+                        if self.problems.count < 3 { self.problems.append("copy \(self.copies): \(problem)") }
+                    } else {
+                        self.passed += 1
+                    }
+                    try? FileManager.default.removeItem(atPath: copy)
                 } catch {
                     self.failure = error
                     break
@@ -332,26 +345,16 @@ final class BackupLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the loop after the copy under way, checks every copy, removes them.
+    /// Stops the loop after the copy (and its check) under way.
     func stop(progress: Progress) throws -> BackupFigures {
         self.stopping.store(true, ordering: .relaxed)
         self.finished.wait()
-        if let failure = self.failure { throw failure }
-        var passed = 0
-        var problems: [String] = []
-        let bytes = self.copies.first.map { System.diskUsage($0) } ?? 0
-        for (index, copy) in self.copies.enumerated() {
-            progress.note("checking backup \(index + 1) of \(self.copies.count)")
-            if let problem = try ConvoStoreEngine.check(copy: copy) {
-                if problems.count < 3 { problems.append("\(copy): \(problem)") }
-            } else {
-                passed += 1
-            }
-            try? FileManager.default.removeItem(atPath: copy)
-        }
         try? FileManager.default.removeItem(atPath: self.directory)
+        if let failure = self.failure { throw failure }
+        progress.note("backups: \(self.copies) taken, \(self.passed) passed check()")
         // Microseconds in a LatencySummary: a backup takes seconds.
-        return BackupFigures(copies: self.copies.count, passedCheck: passed, problems: problems, backupSeconds: self.seconds.summary, bytesPerCopy: bytes)
+        return BackupFigures(
+            copies: self.copies, passedCheck: self.passed, problems: self.problems, backupSeconds: self.seconds.summary, bytesPerCopy: self.bytesPerCopy)
     }
 }
 
