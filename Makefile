@@ -9,15 +9,16 @@ BENCH_OUT ?=
 TRIALS ?= 20
 FUZZ_SECONDS ?= 60
 
-# liblmdb-dev (headers, pkg-config file) for the build; lmdb-utils (mdb_load, mdb_dump, mdb_stat) for tests.
+# liblmdb-dev (headers, pkg-config file) for the build; lmdb-utils (mdb_load, mdb_dump, mdb_stat) for tests;
+# libnats-dev (the NATS C client) for the cluster module the command line links, nats-server for its tests.
 deps:
-	@if ! pkg-config --exists lmdb || ! command -v mdb_load >/dev/null 2>&1; then \
+	@if ! pkg-config --exists lmdb || ! command -v mdb_load >/dev/null 2>&1 || ! pkg-config --exists libnats || ! command -v nats-server >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing liblmdb-dev lmdb-utils pkg-config (apt-get)"; \
+	    echo "installing liblmdb-dev lmdb-utils pkg-config libnats-dev nats-server (apt-get)"; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config libnats-dev nats-server >/dev/null; \
 	  else \
-	    echo "error: LMDB not found: install LMDB's headers, library and pkg-config file (lmdb.pc) and its tools (mdb_load), e.g. 'brew install lmdb'" >&2; \
+	    echo "error: install LMDB's headers, library and pkg-config file (lmdb.pc) and its tools (mdb_load), the NATS C client (libnats.pc) and nats-server, e.g. 'brew install lmdb cnats nats-server'" >&2; \
 	    exit 2; \
 	  fi; \
 	fi
@@ -28,9 +29,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The suites that answer over the network (the server's, the cluster's) run on their own: in one
+# process with the long synchronous suites, those would hold the few threads of Swift's cooperative
+# pool (two on a 2-core machine) that the network suites' async code needs.
+NETWORK_SUITES = ConvoStoreServerTests|ConvoStoreClusterTests
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip '$(NETWORK_SUITES)'
+	$(SWIFT) test --skip-build --filter '$(NETWORK_SUITES)'
 	$(MAKE) model-check
 
 # The command line against an independent Python model of domain.md, on random out-of-order dumps.
@@ -98,3 +104,25 @@ serve-bench: deps
 
 clean:
 	rm -rf .build .build-tsan .build-asan Tools/.build Fuzz/.build Benchmarks/.build
+
+# The partitioned cluster (docs/cluster.md): 3 nats-server processes with JetStream and 3 store nodes on
+# loopback, the benchmark workload of USERS users published, one node killed with SIGKILL mid-stream,
+# takeover, catch-up; the answers compared with one store's; outputs in OUT. Installs nats-server and
+# libnats-dev when missing. CLUSTER_BUILD_FLAGS="-c release --scratch-path .build-cluster" for figures.
+.PHONY: cluster-deps cluster-check
+CLUSTER_BUILD_FLAGS ?=
+cluster-deps: deps
+	@if ! command -v nats-server >/dev/null 2>&1 || ! pkg-config --exists libnats; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nats-server libnats-dev (apt-get)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nats-server libnats-dev >/dev/null; \
+	  else \
+	    echo "error: install nats-server and the NATS C client (libnats, with its pkg-config file libnats.pc)" >&2; \
+	    exit 2; \
+	  fi; \
+	fi
+
+cluster-check: cluster-deps
+	@if [ -z "$(OUT)" ]; then echo "usage: make cluster-check USERS=N OUT=DIR" >&2; exit 2; fi
+	SWIFT=$(SWIFT) SWIFT_BUILD_FLAGS="$(CLUSTER_BUILD_FLAGS)" scripts/cluster-check.sh $(if $(filter command line,$(origin USERS)),$(USERS),100000) $(OUT)

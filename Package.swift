@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "ConvoStore", targets: ["ConvoStore"]),
+        .library(name: "ConvoStoreCluster", targets: ["ConvoStoreCluster"]),
         .executable(name: "convostore", targets: ["convostore"]),
     ],
     dependencies: [
@@ -44,6 +45,7 @@ let package = Package(
             name: "ConvoStoreServer",
             dependencies: [
                 "ConvoStore",
+                "ConvoStoreCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -56,11 +58,27 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The NATS C client (Debian: libnats-dev). Only ConvoStoreCluster's NATS/ folder imports it.
+        .systemLibrary(
+            name: "CNATS",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        // The partitioned cluster (docs/cluster.md): publishing to JetStream, store nodes, cluster queries.
+        .target(
+            name: "ConvoStoreCluster",
+            dependencies: [
+                "ConvoStore",
+                "CNATS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "convostore",
             dependencies: [
                 "ConvoStore",
                 "ConvoStoreServer",
+                "ConvoStoreCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +96,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .testTarget(name: "ConvoStoreClusterTests", dependencies: ["ConvoStoreCluster", "ConvoStore", "TestSupport"]),
         .testTarget(name: "convostoreTests", dependencies: ["ConvoStore", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

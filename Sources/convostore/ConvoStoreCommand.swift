@@ -9,7 +9,8 @@ struct ConvoStoreCommand: ParsableCommand {
         abstract: "Business messaging conversations on LMDB: import, query, check.",
         subcommands: [
             Import.self, Export.self, Overdue.self, NewlyOverdue.self, Windows.self, Show.self, Billing.self, Rates.self, Limits.self,
-            Purge.self, Erase.self, Backup.self, Compact.self, Upgrade.self, Check.self, Stats.self, Serve.self,
+            Purge.self, Retention.self, Erase.self, Backup.self, Compact.self, Upgrade.self, Check.self, Stats.self, Serve.self,
+            Publish.self, NodeCommand.self, ClusterCommand.self,
         ])
 
     /// Maps errors to the contract's exit statuses: 1 = ran but found a problem, 2 = bad usage or the

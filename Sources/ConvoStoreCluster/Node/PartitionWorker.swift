@@ -1,0 +1,163 @@
+import ConvoStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Points where a test makes a node die (``NodeOptions/crashPoint``), as a power cut or `kill -9` would.
+public enum CrashPoint: Sendable, Hashable {
+    /// After the `n`th batch's transaction committed, before any of its messages is acknowledged.
+    case afterCommit(batch: Int)
+    /// Inside the `n`th batch's transaction, after its events were written, before the commit.
+    case duringBatch(batch: Int)
+
+    /// Reads `after-commit:N` or `during-batch:N` (the `CONVOSTORE_NODE_CRASH` variable).
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+        switch parts[0] {
+        case "after-commit": self = .afterCommit(batch: n)
+        case "during-batch": self = .duringBatch(batch: n)
+        default: return nil
+        }
+    }
+}
+
+/// Consumes one partition while its node holds the lease: fetches batches from the partition's durable
+/// pull consumer, applies each in one transaction with its end sequence (``BatchApplier``), then
+/// acknowledges it; and answers the partition's queries. Two threads, stopped by ``stop()``.
+final class PartitionWorker: Sendable {
+    let partition: Int
+    private let store: ConvoStore
+    private let js: JetStream
+    private let options: NodeOptions
+    private let lease: Mutex<Lease>
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchGroup()
+    private let logger: Logger
+    private let counters: NodeCounters
+
+    /// Opens (or creates: a rebuild) the partition's store and starts consuming from its position.
+    init(partition: Int, lease: Lease, js: JetStream, options: NodeOptions, counters: NodeCounters, logger: Logger) throws {
+        self.partition = partition
+        self.js = js
+        self.options = options
+        self.lease = Mutex(lease)
+        self.logger = logger
+        self.counters = counters
+        let path = options.partitionDirectory(partition)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        self.store = try ConvoStore.open(at: path)
+    }
+
+    /// Starts the two threads.
+    func start() throws {
+        let position = try self.store.read { try $0.logPosition(of: ClusterLayout.logName(self.partition)) } ?? 0
+        let subscription = try self.js.pullConsumer(
+            stream: ClusterLayout.stream(self.partition), subject: ClusterLayout.subject(self.partition),
+            durable: ClusterLayout.consumer(self.partition), startSequence: position + 1,
+            ackWaitMillis: self.options.ackWaitMillis, maxAckPending: self.options.batchSize * 4)
+        let queries = try self.js.connection.subscribe(ClusterLayout.querySubject(self.partition))
+        self.logger.info("partition \(self.partition): consuming from sequence \(position + 1)\(position == 0 ? " (store empty: replaying the stream from its start)" : "")")
+        self.spawn("consume") { self.consume(subscription) }
+        self.spawn("queries") { self.answer(queries) }
+    }
+
+    /// The renewed lease.
+    func renewed(_ lease: Lease) { self.lease.withLock { $0 = lease } }
+
+    /// The lease it runs under.
+    var currentLease: Lease { self.lease.withLock { $0 } }
+
+    private var mayAct: Bool { !self.isStopping && self.currentLease.isValid }
+
+    private var isStopping: Bool { self.stopping.load(ordering: .acquiring) }
+
+    /// Waits (a tenth of a second) when the lease lapsed without being lost: the node's loop was late
+    /// renewing it (a slow round, a loaded machine). The threads neither act nor end: once the lease is
+    /// renewed they go on; if it is lost, the node stops them.
+    private func waitingForTheLease() -> Bool {
+        guard !self.currentLease.isValid else { return false }
+        Thread.sleep(forTimeInterval: 0.1)
+        return true
+    }
+
+    /// Stops both threads, waits for them, and closes the store.
+    func stop() {
+        self.stopping.store(true, ordering: .releasing)
+        self.finished.wait()
+        self.store.close()
+    }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        self.finished.enter()
+        let thread = Thread { [finished] in
+            body()
+            finished.leave()
+        }
+        thread.name = "partition-\(self.partition)-\(name)"
+        thread.start()
+    }
+
+    // MARK: Consuming
+
+    private func consume(_ subscription: NATSSubscription) {
+        let applier = BatchApplier(log: ClusterLayout.logName(self.partition))
+        var batches = 0
+        while !self.isStopping {
+            if self.waitingForTheLease() { continue }
+            do {
+                let messages = try subscription.fetch(batch: self.options.batchSize, timeoutMillis: 1_000)
+                guard !messages.isEmpty, self.mayAct else { continue }
+                let entries = try messages.map { message throws(NATSError) in
+                    StreamEntry(sequence: try message.streamSequence(), payload: message.data,
+                                format: message.header(ClusterLayout.formatHeader).flatMap(LineFormat.init(rawValue:)) ?? .native,
+                                items: message.header(ClusterLayout.itemsHeader).map { $0.split(separator: ",").compactMap { Int($0) } })
+                }
+                batches += 1
+                let crash = self.options.crashPoint
+                let outcome = try applier.apply(entries, to: self.store) {
+                    if crash == .duringBatch(batch: batches) { Self.die("during batch \(batches)") }
+                }
+                if crash == .afterCommit(batch: batches) { Self.die("after the commit of batch \(batches)") }
+                for message in messages.dropLast() { try message.acknowledgeAsync() }
+                try messages.last?.acknowledge()
+                self.counters.add(outcome)
+                for (sequence, reason) in outcome.rejected {
+                    self.logger.warning("partition \(self.partition): sequence \(sequence) not recorded: \(reason)")
+                }
+            } catch {
+                self.logger.error("partition \(self.partition): \(error); retrying in 1 s")
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        try? subscription.unsubscribe()
+    }
+
+    /// A crash point: the process dies at once, as with `kill -9` (no cleanup, no acknowledgement).
+    private static func die(_ point: String) -> Never {
+        FileHandle.standardError.write(Data("convostore node: crash point reached \(point): SIGKILL\n".utf8))
+        kill(getpid(), SIGKILL)
+        fatalError("SIGKILL did not stop the process")
+    }
+
+    // MARK: Queries
+
+    private func answer(_ subscription: NATSSubscription) {
+        let responder = QueryResponder(partition: self.partition, node: self.options.name, store: self.store,
+                                       log: ClusterLayout.logName(self.partition)) { [js, partition] in
+            (try? js.streamState(ClusterLayout.stream(partition)).lastSequence) ?? 0
+        }
+        while !self.isStopping {
+            if self.waitingForTheLease() { continue }
+            do {
+                guard let request = try subscription.next(timeoutMillis: 250) else { continue }
+                guard self.mayAct, let reply = request.reply else { continue }
+                for chunk in responder.answer(request.data) { try self.js.connection.publish(reply, chunk) }
+            } catch {
+                self.logger.error("partition \(self.partition): answering a query: \(error)")
+            }
+        }
+        // Nobody answers for a partition this node no longer holds.
+        try? subscription.unsubscribe()
+    }
+}

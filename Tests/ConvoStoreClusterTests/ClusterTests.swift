@@ -1,0 +1,134 @@
+import ConvoStoreCluster
+import Foundation
+import Testing
+import TestSupport
+
+/// Against a real three-server JetStream cluster on loopback and real `convostore node` processes.
+/// Generous deadlines and polling, no timing assertions: the machine may be loaded.
+@Suite("Cluster over NATS JetStream", .serialized, .enabled(if: NATSTestCluster.binary != nil, "nats-server is not installed"))
+struct ClusterTests {
+    /// The queries whose merged answer must be the single store's, byte for byte.
+    static let queries: [[String]] = [
+        ["overdue", "--as-of", "2025-07-03T12:00:00Z", "--json"],
+        ["overdue", "--as-of", "2025-07-04T12:00:00Z", "--limit", "25", "--json"],
+        ["overdue", "--as-of", "2025-07-05T00:00:00Z", "--business", "15550000003", "--json"],
+        ["newly-overdue", "--after", "2025-07-02T00:00:00Z", "--until", "2025-07-03T06:00:00Z", "--json"],
+        ["windows", "--from", "2025-07-02T00:00:00Z", "--to", "2025-07-03T00:00:00Z", "--json"],
+        ["billing", "--business", "15550000005", "--json"],
+        ["billing", "--business", "15550000011", "--from", "2025-07-02T00:00:00Z", "--to", "2025-07-03T00:00:00Z", "--json"],
+    ]
+
+    static func expectSameAnswers(_ cluster: StoreCluster, _ dump: String, urls: String? = nil) throws {
+        let single = try cluster.singleStore(dump)
+        for query in Self.queries {
+            let (merged, alone) = try cluster.answers(query, single: single, urls: urls)
+            #expect(merged == alone, "cluster \(query.joined(separator: " "))")
+            #expect(!alone.isEmpty, "\(query.joined(separator: " ")) answers something")
+        }
+    }
+
+    @Test("A node killed between its commit and its acknowledgement: the batch is applied once")
+    func crashBetweenCommitAndAck() throws {
+        let cluster = try StoreCluster(partitions: 4)
+        let dump = clusterDump(lines: 3_000)
+        try cluster.startNode("a", environment: ["CONVOSTORE_NODE_CRASH": "after-commit:3"])
+        try cluster.publish(dump)
+        let died = cluster.node("a")!.waitUntilExit()
+        #expect(died.reason == .uncaughtSignal && died.status == SIGKILL, "node a died at its crash point: \(died.stderr)")
+        // The same node comes back on the same directory: its stores hold the batch and its end
+        // sequence, the log still has the batch unacknowledged; each event must count once.
+        try cluster.startNode("a")
+        try cluster.waitUntilCaughtUp(messages: 3_000)
+        try Self.expectSameAnswers(cluster, dump)
+    }
+
+    @Test("A node killed inside a batch's transaction: nothing of the batch is kept, all of it is applied after")
+    func crashDuringBatch() throws {
+        let cluster = try StoreCluster(partitions: 3)
+        let dump = clusterDump(lines: 2_000, seed: 11)
+        try cluster.startNode("a", environment: ["CONVOSTORE_NODE_CRASH": "during-batch:2"])
+        try cluster.publish(dump)
+        let died = cluster.node("a")!.waitUntilExit()
+        #expect(died.reason == .uncaughtSignal, "node a died at its crash point: \(died.stderr)")
+        // Another node, without any store, takes every partition over once a's leases expire: each
+        // partition is rebuilt by replaying its stream from the start.
+        try cluster.startNode("b")
+        try cluster.waitUntilCaughtUp(messages: 2_000)
+        try Self.expectSameAnswers(cluster, dump)
+    }
+
+    @Test("A NATS server killed: the streams keep their quorum, publishing and recording go on")
+    func natsServerKilled() throws {
+        let cluster = try StoreCluster(partitions: 4)
+        // Published in two runs: a status of a message of the first run must name its customer.
+        let dump = clusterDump(lines: 3_000, seed: 5, everyStatusNamesItsCustomer: true)
+        let lines = dump.split(separator: "\n", omittingEmptySubsequences: false)
+        let firstHalf = lines[..<1_500].joined(separator: "\n") + "\n"
+        let secondHalf = lines[1_500...].joined(separator: "\n")
+        try cluster.startNode("a")
+        try cluster.startNode("b")
+        try cluster.publish(firstHalf)
+        cluster.nats.kill(2)
+        let survivors = cluster.nats.urls(except: 2)
+        try cluster.publish(secondHalf, urls: survivors)
+        try cluster.waitUntilCaughtUp(messages: 3_000, urls: survivors)
+        try Self.expectSameAnswers(cluster, dump, urls: survivors)
+    }
+
+    @Test("Two nodes racing for one lease: exactly one wins each time")
+    func leaseRace() throws {
+        let nats = try NATSTestCluster()
+        let urls = nats.urls.split(separator: ",").map(String.init)
+        let setup = try NATSConnection(urls: urls, name: "test-setup")
+        _ = try ClusterSetup.create(ClusterConfig(partitions: 1, leaseMillis: 60_000), on: try setup.jetStream())
+        let books = try ["left", "right"].map { name in
+            let js = try NATSConnection(urls: urls, name: name).jetStream()
+            return LeaseBook(bucket: try js.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: name, ttlMillis: 60_000)
+        }
+        for round in 0..<15 {
+            let winners = Winners()
+            let group = DispatchGroup()
+            for book in books {
+                DispatchQueue.global().async(group: group) {
+                    if let lease = try? book.acquire(0) { winners.add(book.node, lease) }
+                }
+            }
+            group.wait()
+            let won = winners.all
+            #expect(won.count == 1, "round \(round): \(won.map(\.0))")
+            guard let (name, lease) = won.first else { continue }
+            #expect(try books[0].holder(0) == name)
+            // The loser cannot renew what it does not hold; the winner can, then lets go for the next round.
+            let loser = books.first { $0.node != name }!
+            #expect(try loser.renew(Lease(partition: 0, revision: lease.revision - 1, validUntil: .now)) == nil)
+            let renewed = try #require(try books.first { $0.node == name }!.renew(lease))
+            try books.first { $0.node == name }!.release(renewed)
+            #expect(try books[0].holder(0) == nil)
+        }
+    }
+
+    @Test("A partition without a live owner is an error naming it, not a short answer")
+    func partitionWithoutOwner() throws {
+        let cluster = try StoreCluster(partitions: 2)
+        let dump = clusterDump(lines: 300, seed: 3)
+        try cluster.startNode("a")
+        try cluster.publish(dump)
+        try cluster.waitUntilCaughtUp(messages: 300)
+        cluster.node("a")!.send(SIGTERM)
+        let stopped = cluster.node("a")!.waitUntilExit()
+        #expect(stopped.status == 0, "node a stops cleanly on SIGTERM: \(stopped.stderr)")
+        let result = try convostore(["cluster", "overdue", "--nats", cluster.nats.urls, "--as-of", "2025-07-05T00:00:00Z", "--json"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("partition 0 has no live owner"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+}
+
+/// Who won a race, collected from two threads.
+private final class Winners: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
+    private let lock = NSLock()
+    private var winners: [(String, Lease)] = []
+    func add(_ name: String, _ lease: Lease) { self.lock.withLock { self.winners.append((name, lease)) } }
+    var all: [(String, Lease)] { self.lock.withLock { self.winners } }
+}
