@@ -58,8 +58,11 @@ public struct ConvoStoreServer: Sendable {
         WebhookRoutes(
             store: self.store, signature: WebhookSignature(appSecret: self.secrets.appSecret),
             verifyToken: SecretToken(self.secrets.verifyToken), rejects: self.rejects,
-            maxBodyBytes: self.configuration.maxBodyBytes, bodyTimeout: self.configuration.bodyTimeout
+            maxBodyBytes: self.configuration.maxBodyBytes, bodyTimeout: self.configuration.bodyTimeout,
+            publisher: self.configuration.publisher
         ).add(to: router)
+        // Publishing mode: the local store is not fed, so it answers no queries and takes no sends.
+        guard self.configuration.publisher == nil else { return router }
         let api = router.group("/v1").add(middleware: BearerTokenMiddleware(token: SecretToken(self.secrets.apiToken)))
         QueryRoutes(store: self.store).add(to: api)
         SendRoute(store: self.store, maxBodyBytes: self.configuration.maxBodyBytes, bodyTimeout: self.configuration.bodyTimeout).add(to: api)

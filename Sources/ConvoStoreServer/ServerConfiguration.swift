@@ -1,3 +1,5 @@
+import ConvoStoreCluster
+
 /// How `convostore serve` listens and what it limits. The defaults are the command line's.
 public struct ServerConfiguration: Sendable {
     /// The address to listen on; loopback unless asked otherwise.
@@ -15,6 +17,10 @@ public struct ServerConfiguration: Sendable {
     /// A request body not received whole within this long is abandoned and its connection closed
     /// (a client trickling bytes to hold a connection).
     public var bodyTimeout: Duration = .seconds(30)
+    /// Publishing mode (`--publish-nats`): each delivery is published to the cluster's log and answered
+    /// 200 once JetStream acknowledged it, instead of being recorded in the store; the `/v1/` routes,
+    /// which read the local store, are not served then (query the cluster with `convostore cluster`).
+    public var publisher: DeliveryPublisher?
 
     /// The defaults.
     public init() {}

@@ -1,4 +1,5 @@
 import ConvoStore
+import ConvoStoreCluster
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -19,6 +20,8 @@ struct WebhookRoutes: Sendable {
     let rejects: RejectedDeliveries
     let maxBodyBytes: Int
     let bodyTimeout: Duration
+    /// Publishing mode (`--publish-nats`): deliveries go to the cluster's log instead of the store.
+    let publisher: DeliveryPublisher?
 
     static var signatureHeader: HTTPField.Name { HTTPField.Name("X-Hub-Signature-256")! }
 
@@ -48,6 +51,7 @@ struct WebhookRoutes: Sendable {
         let body = try await readBody(request, context: context, limit: self.maxBodyBytes, timeout: self.bodyTimeout)
         let signed = body.withUnsafeReadableBytes { self.signature.verifies(header, body: $0) }
         guard signed else { throw APIError(.unauthorized, "X-Hub-Signature-256 does not match the body: nothing recorded") }
+        if let publisher = self.publisher { return try await self.publish(body, with: publisher, context: context) }
 
         let delivery: WebhookDelivery
         do {
@@ -69,6 +73,25 @@ struct WebhookRoutes: Sendable {
         case .recorded: return Self.result("recorded")
         case .duplicate: return Self.result("duplicate")
         case .rejected(let error): try await self.reject(body, reason: error.description, context: context)
+        }
+    }
+
+    /// Publishing mode: 200 only once JetStream acknowledged the delivery on every partition it touches
+    /// (`published`, or `duplicate` when the log had it already); nothing is recorded here.
+    private func publish(_ body: ByteBuffer, with publisher: DeliveryPublisher, context: ServerRequestContext) async throws -> Response {
+        let outcome: DeliveryOutcome
+        do {
+            outcome = try await publisher.publish(Array(body.readableBytesView))
+        } catch {
+            context.logger.error("publishing a delivery failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "the log did not acknowledge the delivery: deliver again later")
+        }
+        switch outcome {
+        case .published(_, let duplicate): return Self.result(duplicate ? "duplicate" : "published")
+        case .skipped: return Self.result("skipped")
+        case .rejected(let reason):
+            guard Self.isJSONObject(body) else { throw APIError(.badRequest, "not a JSON object: \(reason)") }
+            try await self.reject(body, reason: reason, context: context)
         }
     }
 

@@ -1,4 +1,5 @@
 import ConvoStore
+import ConvoStoreCluster
 import Dispatch
 import Foundation
 import Logging
@@ -13,6 +14,8 @@ public struct ServeOptions: Sendable {
     public var apiTokenFile: String
     public var configuration = ServerConfiguration()
     public var logLevel: Logger.Level = .info
+    /// Publishing mode: the cluster's NATS servers (`--publish-nats`).
+    public var publishNATS: [String]?
 
     /// A log level by its name (`info`, `debug`...).
     public static func parseLogLevel(_ name: String) -> Logger.Level? { Logger.Level(rawValue: name) }
@@ -53,7 +56,15 @@ public enum ServerMain {
             } catch {
                 throw ServerStartupError.store(path: options.db, reason: "\(error)")
             }
-            server = try ConvoStoreServer(store: store, secrets: secrets, configuration: options.configuration, registry: registry, logger: logger)
+            var configuration = options.configuration
+            if let urls = options.publishNATS {
+                do {
+                    configuration.publisher = try DeliveryPublisher(urls: urls)
+                } catch {
+                    throw ServerStartupError.cluster(urls: urls.joined(separator: ","), reason: "\(error)")
+                }
+            }
+            server = try ConvoStoreServer(store: store, secrets: secrets, configuration: configuration, registry: registry, logger: logger)
         } catch {
             printError("error: \(error)")
             return 2

@@ -10,6 +10,8 @@ public enum ServerStartupError: Error, Sendable, CustomStringConvertible {
     case rejectsFile(path: String, reason: String)
     /// The address could not be listened on.
     case listen(host: String, port: Int, reason: String)
+    /// Publishing mode: the cluster's servers could not be reached, or hold no cluster.
+    case cluster(urls: String, reason: String)
 
     /// A sentence for a person.
     public var description: String {
@@ -22,6 +24,8 @@ public enum ServerStartupError: Error, Sendable, CustomStringConvertible {
             return "--rejects \(Display.safe(path, limit: 200)): \(reason)"
         case .listen(let host, let port, let reason):
             return "cannot listen on \(Display.safe(host)):\(port): \(reason)"
+        case .cluster(let urls, let reason):
+            return "--publish-nats \(Display.safe(urls, limit: 200)): \(reason)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ConvoStoreServer
 
 struct Serve: ParsableCommand {
@@ -23,6 +24,8 @@ struct Serve: ParsableCommand {
     var bodyTimeout = 30
     @Option(name: .customLong("log-level"), help: "trace, debug (one line per request), info, notice (client errors), warning, error.")
     var logLevel = "info"
+    @Option(name: .customLong("publish-nats"), help: "Publishing mode: publish each delivery to the cluster on these NATS servers (comma-separated) and answer 200 once JetStream acknowledged it, instead of recording it here (docs/cluster.md).")
+    var publishNats: String?
 
     func validate() throws {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port \(self.port): not a port (0 to 65535)") }
@@ -40,6 +43,7 @@ struct Serve: ParsableCommand {
         options.configuration.idleTimeout = .seconds(self.idleTimeout)
         options.configuration.bodyTimeout = .seconds(self.bodyTimeout)
         options.logLevel = ServeOptions.parseLogLevel(self.logLevel)!
+        options.publishNATS = self.publishNats.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         let status = ServerMain.run(options)
         if status != 0 { throw ExitCode(status) }
     }
