@@ -96,7 +96,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "ConvoStoreClusterTests", dependencies: ["ConvoStoreCluster", "ConvoStore", "TestSupport"]),
+        .testTarget(
+            name: "ConvoStoreClusterTests",
+            dependencies: ["ConvoStoreCluster", "ConvoStore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "convostoreTests", dependencies: ["ConvoStore", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
