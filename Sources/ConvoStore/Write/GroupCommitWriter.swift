@@ -142,7 +142,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             self.condition.unlock()
             StoreMetrics.shared.groupCommitBatch(requests: batch.count, events: weight, waiting: waiting)
             self.commit(batch)
-            if self.retentionMillis != nil, DumpImporter.now() >= self.nextRetentionStep { self.retentionStep() }
+            if self.retentionIsDue() { self.retentionStep() }
         }
     }
 
@@ -151,23 +151,40 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// calls for the next one after the next commit; a complete one, in a second. With nothing to
     /// purge, the horizon is only moved once it lags a minute behind (no commit every second).
     private func retentionStep() {
-        guard let store = self.retainedStore, let millis = self.retentionMillis else { return }
-        let horizon = self.clock() - millis
+        // The settings are read under the lock: `keepOnly` may change them from any thread.
+        self.condition.lock()
+        let store = self.retainedStore, millis = self.retentionMillis, clock = self.clock
+        self.condition.unlock()
+        guard let store, let millis else { return }
+        let horizon = clock() - millis
         do {
             let lag = horizon.subtractingReportingOverflow(self.retentionHorizon)
             if !lag.overflow, lag.partialValue < Self.horizonLagMillis, try !store.hasHistory(before: horizon) {
-                self.nextRetentionStep = DumpImporter.now() + 1
+                self.scheduleRetention(after: 1)
                 return
             }
             let summary = try store.write { writer in
                 try writer.recorder.purge(before: horizon, business: nil, limit: Self.retentionStepConversations)
             }
             self.retentionHorizon = summary.horizon
-            self.nextRetentionStep = DumpImporter.now() + (summary.incomplete ? 0 : 1)
+            self.scheduleRetention(after: summary.incomplete ? 0 : 1)
         } catch {
             self.logger.error("retention step failed", metadata: ["horizon": "\(horizon)", "error": "\(error)"])
-            self.nextRetentionStep = DumpImporter.now() + 10
+            self.scheduleRetention(after: 10)
         }
+    }
+
+    /// Whether retention is on and its next step is due.
+    private func retentionIsDue() -> Bool {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        return self.retentionMillis != nil && DumpImporter.now() >= self.nextRetentionStep
+    }
+
+    private func scheduleRetention(after seconds: Double) {
+        self.condition.lock()
+        self.nextRetentionStep = DumpImporter.now() + seconds
+        self.condition.unlock()
     }
 
     private func commit(_ batch: [Job]) {
