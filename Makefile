@@ -77,7 +77,7 @@ bench-scale: bench-deps
 	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
 	Benchmarks/.build/release/loadbench --users 1000000,3000000,10000000 --isolated-import --trials $(or $(BENCH_TRIALS),1) $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
-# Crash consistency: kill -9 the async writer and `convostore import` at random moments, reopen and
+# Crash consistency: kill -9 the async writer, `convostore import`, `purge`, `erase` and `compact` at random moments, reopen and
 # verify (scripts/crash-test.sh; Tools/ is a package of its own). TRIALS=1000 for the long run.
 crash-test: deps
 	SWIFT=$(SWIFT) scripts/crash-test.sh $(TRIALS)
