@@ -38,6 +38,25 @@ struct BatchApplierTests {
         }
     }
 
+    @Test("A batch with a hole is applied up to the hole only: the missing message is not skipped when it comes")
+    func holeStopsTheBatch() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ConvoStore.open(at: dir)
+            defer { store.close() }
+            let applier = BatchApplier(log: "CONVO_2")
+            // 2 was fetched earlier and left unacknowledged (an error, a lapsed lease); the log goes on with 3 and 4.
+            let first = try applier.apply([Self.entry(1, Self.lines[0]), Self.entry(3, Self.lines[2]), Self.entry(4, Self.lines[3])], to: store)
+            #expect(first.applied == 1 && first.position == 1 && first.missing == 2)
+            #expect(try store.read { try $0.logPosition(of: "CONVO_2") } == 1)
+            #expect(try store.statistics().messages == 1, "nothing after the hole was recorded")
+            // Asked again from the position, the log delivers 2, 3, 4: every one is applied, once.
+            let second = try applier.apply((2...4).map { Self.entry(UInt64($0), Self.lines[$0 - 1]) }, to: store)
+            #expect(second.applied == 3 && second.position == 4 && second.missing == nil)
+            let state = try #require(try store.read { try $0.conversation(business: "b", customer: "c", at: 1751364090000) })
+            #expect(state.messagesIn == 2 && state.messagesOut == 1)
+        }
+    }
+
     @Test("A batch whose transaction fails leaves neither its events nor its position")
     func failedBatchLeavesNothing() throws {
         try withTemporaryDirectory { dir in

@@ -59,6 +59,9 @@ public final class JetStream: @unchecked Sendable {
         options.Wait = waitMillis
         // Asynchronous publishes: at most 4,096 on the wire; a failed one is reported to the handler below.
         options.PublishAsync.MaxPending = 4_096
+        // With that many unacknowledged, a publish waits for room (the client's default is 200 ms, then an
+        // error): a slow quorum slows the publisher down instead of failing it.
+        options.PublishAsync.StallWait = 120_000
         options.PublishAsync.ErrHandler = { _, failure, closure in
             guard let failure, let closure else { return }
             let failures = Unmanaged<AsyncPublishFailures>.fromOpaque(closure).takeUnretainedValue()
@@ -243,9 +246,28 @@ public final class JetStream: @unchecked Sendable {
         config.TTL = ttlMillis * 1_000_000  // the C client passes it on as the stream's max age, in nanoseconds
         config.Replicas = Int32(replicas)
         config.StorageType = js_FileStorage
-        var kv: OpaquePointer?
-        try check(js_CreateKeyValue(&kv, self.handle, &config), "create key-value bucket \(bucket)")
-        return KeyValueBucket(owning: kv!, name: bucket, context: self)
+        var created: OpaquePointer?
+        try check(js_CreateKeyValue(&created, self.handle, &config), "create key-value bucket \(bucket)")
+        kvStore_Destroy(created)
+        try self.readFromTheLeader("KV_" + bucket)
+        // Opened again: a handle decides how it reads when it is opened.
+        return try self.existingKeyValue(bucket: bucket)
+    }
+
+    /// Turns the stream's direct gets off. The C client creates buckets with `AllowDirect`, so that a read
+    /// may be answered by any replica, including one that has not applied the latest write yet: a
+    /// lease released on the leader could still be read as held. Leases need reads from the leader.
+    private func readFromTheLeader(_ stream: String) throws(NATSError) {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(rawValue: 0)
+        try check(js_GetStreamInfo(&info, self.handle, stream, nil, &code), "read the configuration of stream \(stream)", jetStreamCode: code)
+        defer { jsStreamInfo_Destroy(info) }
+        guard let config = info?.pointee.Config, config.pointee.AllowDirect else { return }
+        config.pointee.AllowDirect = false
+        var updated: UnsafeMutablePointer<jsStreamInfo>?
+        code = jsErrCode(rawValue: 0)
+        try check(js_UpdateStream(&updated, self.handle, config, nil, &code), "turn direct gets off on stream \(stream)", jetStreamCode: code)
+        jsStreamInfo_Destroy(updated)
     }
 
     /// Opens an existing bucket. The corresponding C function is `js_KeyValue`.

@@ -31,9 +31,12 @@ public struct BatchOutcome: Sendable, Hashable {
     public var rejected: [(sequence: UInt64, reason: String)] = []
     /// The store's position after the batch.
     public var position: UInt64 = 0
+    /// The first sequence after the position that the batch skipped over: it and everything after it
+    /// were not applied (the caller asks the log again from the position).
+    public var missing: UInt64?
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.applied == b.applied && a.redelivered == b.redelivered && a.position == b.position
+        a.applied == b.applied && a.redelivered == b.redelivered && a.position == b.position && a.missing == b.missing
             && a.rejected.map(\.sequence) == b.rejected.map(\.sequence)
     }
 
@@ -44,7 +47,8 @@ public struct BatchOutcome: Sendable, Hashable {
 }
 
 /// Applies a batch of a partition's stream to its store in **one** write transaction that also moves the
-/// store's position (``StoreWriter/setLogPosition(_:of:)``) to the batch's last sequence. The position is
+/// store's position (``StoreWriter/setLogPosition(_:of:)``) to the batch's last sequence, and only ever
+/// to a sequence all of whose predecessors are applied (it stops at a hole). The position is
 /// read inside that same transaction and every entry at or below it is skipped: so an entry is applied
 /// exactly once whatever the log redelivers, even if two processes wrote to one store at once (LMDB
 /// serializes their transactions).
@@ -68,6 +72,12 @@ public struct BatchApplier: Sendable {
                 guard entry.sequence > last else {
                     outcome.redelivered += 1
                     continue
+                }
+                // A partition's sequences are dense: a jump means a message not delivered yet. Applying
+                // past it would move the position over it, and it would be skipped when it came.
+                guard entry.sequence == last + 1 else {
+                    outcome.missing = last + 1
+                    break
                 }
                 if let reason = try Self.record(entry, writer) {
                     outcome.rejected.append((entry.sequence, reason))

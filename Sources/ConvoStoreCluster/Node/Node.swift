@@ -68,8 +68,12 @@ public final class Node: Sendable {
         let connection = try NATSConnection(urls: self.options.urls, name: "convostore-node-\(self.options.name)")
         let js = try connection.jetStream()
         let config = try ClusterSetup.read(from: js)
-        let leases = LeaseBook(bucket: try js.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: self.options.name, ttlMillis: config.leaseMillis)
-        let liveness = try js.existingKeyValue(bucket: ClusterLayout.nodeBucket)
+        // The loop's key-value calls wait at most a third of a lease: a slow answer (a stream electing its
+        // leader after a server died) then costs one round, never the leases the round must renew.
+        let kv = try connection.jetStream(waitMillis: max(250, config.leaseMillis / 3))
+        let leases = LeaseBook(bucket: try kv.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: self.options.name, ttlMillis: config.leaseMillis)
+        let liveness = try kv.existingKeyValue(bucket: ClusterLayout.nodeBucket)
+        var lastLive = 1
         let tick = Duration.milliseconds(config.leaseMillis / 3)
         let preference = (0..<config.partitions).sorted { a, b in self.rank(a) > self.rank(b) }
         var workers: [Int: PartitionWorker] = [:]
@@ -78,7 +82,6 @@ public final class Node: Sendable {
         var firstRound = true
         while !self.stopRequested.load(ordering: .acquiring) {
             do {
-                _ = try liveness.put(self.options.name, Array("alive".utf8))
                 // Renew first: a lease about to lapse matters more than a new one.
                 for (p, worker) in workers {
                     var lost = false
@@ -95,12 +98,28 @@ public final class Node: Sendable {
                         workers[p] = nil
                     }
                 }
+                do {
+                    _ = try liveness.put(self.options.name, Array("alive".utf8))
+                } catch {
+                    self.logger.warning("node \(self.options.name): saying it is alive: \(error)")
+                }
                 // Wait one round at start, so nodes started together see each other before they share out.
                 if !firstRound {
-                    let live = max(1, try liveness.keys().count)
+                    let live: Int
+                    do {
+                        live = max(1, try liveness.keys().count)
+                        lastLive = live
+                    } catch {
+                        live = lastLive  // the last count: a slow answer must not stop the sharing out
+                        self.logger.warning("node \(self.options.name): counting the live nodes: \(error)")
+                    }
                     let share = (config.partitions + live - 1) / live
                     if workers.count < share {
-                        for p in preference where workers[p] == nil && workers.count < share {
+                        // At most a round's time of taking: the leases already held are renewed first
+                        // in the next round, before they can lapse (opening a store and a consumer
+                        // takes a while; a node taking 12 partitions at once outlasted 5 s leases).
+                        let roundEnds = ContinuousClock.now + tick
+                        for p in preference where workers[p] == nil && workers.count < share && ContinuousClock.now < roundEnds {
                             guard let lease = try leases.acquire(p) else { continue }
                             let worker = try PartitionWorker(partition: p, lease: lease, js: js, options: self.options, counters: self.counters, logger: self.logger)
                             try worker.start()

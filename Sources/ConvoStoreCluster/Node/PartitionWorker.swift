@@ -51,15 +51,21 @@ final class PartitionWorker: Sendable {
 
     /// Starts the two threads.
     func start() throws {
+        let (subscription, position) = try self.subscribeAfterTheStoresPosition()
+        let queries = try self.js.connection.subscribe(ClusterLayout.querySubject(self.partition))
+        self.logger.info("partition \(self.partition): consuming from sequence \(position + 1)\(position == 0 ? " (store empty: replaying the stream from its start)" : "")")
+        self.spawn("consume") { self.consume(subscription) }
+        self.spawn("queries") { self.answer(queries) }
+    }
+
+    /// The partition's consumer, (re)created to deliver from the sequence after the store's position.
+    private func subscribeAfterTheStoresPosition() throws -> (NATSSubscription, UInt64) {
         let position = try self.store.read { try $0.logPosition(of: ClusterLayout.logName(self.partition)) } ?? 0
         let subscription = try self.js.pullConsumer(
             stream: ClusterLayout.stream(self.partition), subject: ClusterLayout.subject(self.partition),
             durable: ClusterLayout.consumer(self.partition), startSequence: position + 1,
             ackWaitMillis: self.options.ackWaitMillis, maxAckPending: self.options.batchSize * 4)
-        let queries = try self.js.connection.subscribe(ClusterLayout.querySubject(self.partition))
-        self.logger.info("partition \(self.partition): consuming from sequence \(position + 1)\(position == 0 ? " (store empty: replaying the stream from its start)" : "")")
-        self.spawn("consume") { self.consume(subscription) }
-        self.spawn("queries") { self.answer(queries) }
+        return (subscription, position)
     }
 
     /// The renewed lease.
@@ -100,14 +106,32 @@ final class PartitionWorker: Sendable {
 
     // MARK: Consuming
 
-    private func consume(_ subscription: NATSSubscription) {
+    /// The store's position is a high-water mark: it is right only if the batches come in stream order
+    /// without a hole. A pull consumer delivers past messages it is still waiting to see acknowledged,
+    /// so whenever a fetched batch is not applied (an error, the lease lapsing) or a batch does not
+    /// continue the position (the applier stops at the hole), the consumer is created again from the
+    /// store's position: never past a message the store has not applied.
+    private func consume(_ first: NATSSubscription) {
         let applier = BatchApplier(log: ClusterLayout.logName(self.partition))
+        var subscription = first
+        var rewind = false
         var batches = 0
         while !self.isStopping {
             if self.waitingForTheLease() { continue }
             do {
+                if rewind {
+                    try? subscription.unsubscribe()
+                    let (again, position) = try self.subscribeAfterTheStoresPosition()
+                    subscription = again
+                    rewind = false
+                    self.logger.info("partition \(self.partition): consuming again from sequence \(position + 1)")
+                }
                 let messages = try subscription.fetch(batch: self.options.batchSize, timeoutMillis: 1_000)
-                guard !messages.isEmpty, self.mayAct else { continue }
+                guard !messages.isEmpty else { continue }
+                guard self.mayAct else {
+                    rewind = true
+                    continue
+                }
                 let entries = try messages.map { message throws(NATSError) in
                     StreamEntry(sequence: try message.streamSequence(), payload: message.data,
                                 format: message.header(ClusterLayout.formatHeader).flatMap(LineFormat.init(rawValue:)) ?? .native,
@@ -119,8 +143,13 @@ final class PartitionWorker: Sendable {
                     if crash == .duringBatch(batch: batches) { Self.die("during batch \(batches)") }
                 }
                 if crash == .afterCommit(batch: batches) { Self.die("after the commit of batch \(batches)") }
-                for message in messages.dropLast() { try message.acknowledgeAsync() }
-                try messages.last?.acknowledge()
+                let applied = zip(messages, entries).filter { $0.1.sequence <= outcome.position }.map(\.0)
+                for message in applied.dropLast() { try message.acknowledgeAsync() }
+                try applied.last?.acknowledge()
+                if let missing = outcome.missing {
+                    self.logger.warning("partition \(self.partition): sequence \(missing) did not come before later ones; consuming again after \(outcome.position)")
+                    rewind = true
+                }
                 self.counters.add(outcome)
                 for (sequence, reason) in outcome.rejected {
                     self.logger.warning("partition \(self.partition): sequence \(sequence) not recorded: \(reason)")
@@ -128,6 +157,7 @@ final class PartitionWorker: Sendable {
             } catch {
                 self.logger.error("partition \(self.partition): \(error); retrying in 1 s")
                 Thread.sleep(forTimeInterval: 1)
+                rewind = true
             }
         }
         try? subscription.unsubscribe()

@@ -107,7 +107,13 @@ final class StoreCluster: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        throw ClusterTestFailure("the cluster did not catch up within \(Int(timeout)) s; last status: \(last)")
+        // What the nodes said, for the failure's message (they are stopped: the test has failed anyway).
+        let logs = self.nodes.sorted { $0.key < $1.key }.map { name, node -> String in
+            node.send(SIGKILL)
+            return "node \(name):\n" + node.waitUntilExit().stderr.split(separator: "\n").suffix(15).joined(separator: "\n")
+        }
+        self.nodes = [:]
+        throw ClusterTestFailure("the cluster did not catch up within \(Int(timeout)) s; last status: \(last)\n" + logs.joined(separator: "\n"))
     }
 
     /// A single store with the same events, imported from `dump`.
