@@ -18,12 +18,15 @@ def main():
     p.add_argument("--businesses", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--shuffle-window", type=int, default=0)
+    p.add_argument("--start-ms", type=int, default=1_751_328_000_000, help="first event time (default 2025-07-01T00:00:00Z)")
+    p.add_argument("--days", type=float, default=3, help="the span of the events in days (default 3)")
+    p.add_argument("--id-prefix", default="wamid.", help="message id prefix, for dumps meant to be imported together")
     p.add_argument("-o", "--output", default="-")
     a = p.parse_args()
     rng = random.Random(a.seed)
     customers = a.customers or max(1, a.events // 3)
-    start = 1_751_328_000_000  # 2025-07-01T00:00:00Z
-    span = 3 * 86_400_000
+    start = a.start_ms
+    span = int(a.days * 86_400_000)
     out = sys.stdout if a.output == "-" else open(a.output, "w")
     window = []
     sent = []
@@ -34,19 +37,19 @@ def main():
         business, customer = f"1555{b:07d}", f"44770{c:08d}"
         r = rng.random()
         if r < 0.50:
-            e = {"type": "message", "id": f"wamid.{n}", "business": business, "customer": customer,
+            e = {"type": "message", "id": f"{a.id_prefix}{n}", "business": business, "customer": customer,
                  "direction": "in", "at": at, "kind": "text", "body": "hello there " * rng.randrange(1, 6)}
             if rng.random() < 0.02:
                 e["entry_point"] = {"source": "ad", "id": str(rng.randrange(10**9))}
         elif r < 0.85:
-            e = {"type": "message", "id": f"wamid.{n}", "business": business, "customer": customer,
+            e = {"type": "message", "id": f"{a.id_prefix}{n}", "business": business, "customer": customer,
                  "direction": "out", "at": at, "kind": "text", "body": "thanks, on it"}
-            sent.append((business, f"wamid.{n}"))
+            sent.append((business, f"{a.id_prefix}{n}"))
         elif r < 0.93:
-            e = {"type": "message", "id": f"wamid.{n}", "business": business, "customer": customer,
+            e = {"type": "message", "id": f"{a.id_prefix}{n}", "business": business, "customer": customer,
                  "direction": "out", "at": at, "kind": "template",
                  "category": rng.choice(["marketing", "utility", "authentication"])}
-            sent.append((business, f"wamid.{n}"))
+            sent.append((business, f"{a.id_prefix}{n}"))
         elif r < 0.98 and sent:
             b2, mid = sent[rng.randrange(len(sent))]
             if len(sent) > 10_000:
