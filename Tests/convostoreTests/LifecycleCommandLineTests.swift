@@ -73,6 +73,46 @@ import Testing
         }
     }
 
+    /// `upgrade` killed with SIGKILL at moments spread over its run: whatever it left opens as format 2
+    /// (refused, nothing lost) or as a whole format-3 store, and running the upgrade again ends with
+    /// the store an uninterrupted upgrade makes, byte for byte in its export, and no work directory.
+    @Test func anUpgradeKilledAtAnyMomentIsNotStartedOrFinishedByARerun() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ConvoStoreTests/Fixtures/format2/store/data.mdb").path
+        try withTemporaryDirectory { dir in
+            func formatTwoCopy(_ name: String) throws -> String {
+                let db = dir + "/" + name
+                try FileManager.default.createDirectory(atPath: db, withIntermediateDirectories: false)
+                try FileManager.default.copyItem(atPath: fixture, toPath: db + "/data.mdb")
+                return db
+            }
+            let reference = try formatTwoCopy("reference")
+            let started = Date()
+            #expect(try convostore(["upgrade", "--db", reference]).status == 0)
+            let uninterrupted = Date().timeIntervalSince(started)
+            let expected = try convostore(["export", "--db", reference]).stdout
+            #expect(expected.split(separator: "\n").count > 400)
+            for (n, share) in [0.0, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0].enumerated() {
+                let db = try formatTwoCopy("killed\(n)")
+                let child = try startConvostore(["upgrade", "--db", db])
+                Thread.sleep(forTimeInterval: uninterrupted * share)
+                child.send(SIGKILL)
+                _ = child.waitUntilExit()
+                let left = try convostore(["export", "--db", db])
+                if left.status == 0 {
+                    #expect(left.stdout == expected, "killed at \(share): a format-3 store that is not whole")
+                } else {
+                    #expect(left.stderr.contains("format 2"), "killed at \(share): \(left.stderr)")
+                }
+                let rerun = try convostore(["upgrade", "--db", db])
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+                #expect(try convostore(["export", "--db", db]).stdout == expected, "killed at \(share), upgraded again")
+                #expect(try convostore(["check", "--db", db]).status == 0)
+                #expect(try FileManager.default.contentsOfDirectory(atPath: db).sorted() == ["data.mdb", "lock.mdb"], "killed at \(share)")
+            }
+        }
+    }
+
     @Test func backupAndCompactRefuseWhatWouldLoseData() throws {
         try withTemporaryDirectory { dir in
             let (db, before) = try self.store(in: dir)
