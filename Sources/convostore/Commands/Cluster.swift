@@ -179,7 +179,7 @@ struct ClusterOverdue: ParsableCommand {
     @Flag(help: "JSON Lines output.") var json = false
 
     func run() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit \(limit): must not be negative") }
+        try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).overdue(asOf: self.asOf.millis, business: self.business, limit: self.limit) }
         try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"], fields: ["business", "customer", "waiting_since", "reply_due_at"])
     }
@@ -194,7 +194,7 @@ struct ClusterNewlyOverdue: ParsableCommand {
     @Flag(help: "JSON Lines output.") var json = false
 
     func run() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit \(limit): must not be negative") }
+        try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).newlyOverdue(after: self.after.millis, until: self.until.millis, limit: self.limit) }
         try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"], fields: ["business", "customer", "waiting_since", "reply_due_at"])
     }
@@ -210,7 +210,7 @@ struct ClusterWindows: ParsableCommand {
     @Flag(help: "JSON Lines output.") var json = false
 
     func run() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit \(limit): must not be negative") }
+        try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).windows(from: self.from.millis, to: self.to.millis, business: self.business, limit: self.limit) }
         try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WINDOW EXPIRES AT"], fields: ["business", "customer", "window_expires_at"])
     }

@@ -28,7 +28,7 @@ private func printWaiting(json: Bool, limit: Int?, _ walk: ((WaitingConversation
 }
 
 /// `--limit N`: at least 0.
-private func checkLimit(_ limit: Int?) throws {
+func checkLimit(_ limit: Int?) throws {
     if let limit, limit < 0 { throw ValidationError("--limit \(limit): must not be negative") }
 }
 
