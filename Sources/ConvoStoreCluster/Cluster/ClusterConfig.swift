@@ -100,6 +100,9 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
     case partitionWithoutOwner(partition: Int)
     /// A partition's owner answered with an error.
     case partitionFailed(partition: Int, reason: String)
+    /// A node answered for the partition that cannot answer yet: its lease is in doubt, or it took the
+    /// partition over and has not yet applied what the stream held then.
+    case partitionNotReady(partition: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -107,6 +110,7 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
         case .partitionWithoutOwner(let p):
             "partition \(p) has no live owner (no node answers on \(ClusterLayout.querySubject(p))): the answer would miss its conversations; start a node or wait for a takeover"
         case .partitionFailed(let p, let reason): "partition \(p): \(reason)"
+        case .partitionNotReady(let p, let reason): "partition \(p): \(reason); ask again later"
         }
     }
 }

@@ -40,14 +40,34 @@ final class NodeCounters: Sendable {
     var snapshot: (applied: Int, redelivered: Int, rejected: Int) { self.counts.withLock { $0 } }
 }
 
+/// The partitions a node holds, shared by its two loops.
+private final class HeldPartitions: Sendable {
+    private let workers = Mutex<[Int: PartitionWorker]>([:])
+
+    var all: [Int: PartitionWorker] { self.workers.withLock { $0 } }
+    var count: Int { self.workers.withLock { $0.count } }
+    func holds(_ p: Int) -> Bool { self.workers.withLock { $0[p] != nil } }
+    func add(_ worker: PartitionWorker) { self.workers.withLock { $0[worker.partition] = worker } }
+
+    /// Removes `worker` if it is still partition `p`'s; whether it was (only the remover stops it).
+    func remove(_ p: Int, ifIs worker: PartitionWorker) -> Bool {
+        self.workers.withLock { held in
+            guard held[p] === worker else { return false }
+            held[p] = nil
+            return true
+        }
+    }
+}
+
 /// A store node: holds leases on a fair share of the partitions, runs a ``PartitionWorker`` for each, takes
 /// over partitions whose lease expired (a dead node's), and gives partitions back when more nodes join.
 ///
-/// Its loop, every third of the lease time: write its own liveness key, renew its leases (a lease it
-/// cannot renew in time stops its worker before the lease can expire on the server), count the live
-/// nodes, then take free partitions up to its share (ceil(P / live nodes)), in the order of a
-/// rendezvous hash of (node, partition), so a node prefers the same partitions every time; or release
-/// one when it holds more than its share.
+/// Two loops, each every third of the lease time. The renewing loop renews the leases held (a lease it
+/// cannot renew in time stops its worker before the lease can expire on the server), and nothing else,
+/// so that the other loop's slow calls cannot make a lease lapse. The sharing loop writes the node's
+/// liveness key, counts the live nodes, then takes free partitions up to its share (ceil(P / live
+/// nodes)), in the order of a rendezvous hash of (node, partition), so a node prefers the same
+/// partitions every time; or releases one when it holds more than its share.
 public final class Node: Sendable {
     private let options: NodeOptions
     private let logger: Logger
@@ -63,41 +83,72 @@ public final class Node: Sendable {
     /// Asks ``run()`` to stop (from a signal handler's queue): workers stop, leases are released.
     public func requestStop() { self.stopRequested.store(true, ordering: .releasing) }
 
+    private var stopping: Bool { self.stopRequested.load(ordering: .acquiring) }
+
     /// Runs until ``requestStop()``.
     public func run() throws {
         let connection = try NATSConnection(urls: self.options.urls, name: "convostore-node-\(self.options.name)")
         let js = try connection.jetStream()
         let config = try ClusterSetup.read(from: js)
-        // The loop's key-value calls wait at most a third of a lease: a slow answer (a stream electing its
-        // leader after a server died) then costs one round, never the leases the round must renew.
+        // The loops' key-value calls wait at most a third of a lease: a slow answer (a stream electing its
+        // leader after a server died) then costs one round.
         let kv = try connection.jetStream(waitMillis: max(250, config.leaseMillis / 3))
         let leases = LeaseBook(bucket: try kv.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: self.options.name, ttlMillis: config.leaseMillis)
         let liveness = try kv.existingKeyValue(bucket: ClusterLayout.nodeBucket)
-        var lastLive = 1
         let tick = Duration.milliseconds(config.leaseMillis / 3)
-        let preference = (0..<config.partitions).sorted { a, b in self.rank(a) > self.rank(b) }
-        var workers: [Int: PartitionWorker] = [:]
+        let held = HeldPartitions()
         self.logger.info("node \(self.options.name): \(config.partitions) partitions, leases of \(config.leaseMillis) ms, data in \(self.options.dataDirectory)")
 
-        var firstRound = true
-        while !self.stopRequested.load(ordering: .acquiring) {
-            do {
-                // Renew first: a lease about to lapse matters more than a new one.
-                for (p, worker) in workers {
-                    var lost = false
-                    do {
-                        if let renewed = try leases.renew(worker.currentLease) { worker.renewed(renewed) } else { lost = true }
-                    } catch {
-                        // The servers did not answer: keep going while the lease is surely still ours.
-                        lost = !worker.currentLease.isValid
-                        self.logger.warning("partition \(p): renewing the lease: \(error)")
-                    }
-                    if lost {
-                        self.logger.warning("partition \(p): lease lost; its worker stops")
-                        worker.stop()
-                        workers[p] = nil
-                    }
+        let renewing = DispatchGroup()
+        renewing.enter()
+        let renewer = Thread { [self] in
+            self.renewLeases(held, in: leases, every: tick)
+            renewing.leave()
+        }
+        renewer.name = "node-renew-leases"
+        renewer.start()
+        self.shareOut(held, config: config, js: js, leases: leases, liveness: liveness, every: tick)
+        renewing.wait()
+
+        for (p, worker) in held.all where held.remove(p, ifIs: worker) {
+            worker.stop()
+            try? leases.release(worker.currentLease)
+        }
+        try? liveness.delete(self.options.name)
+        let counts = self.counters.snapshot
+        self.logger.info("node \(self.options.name): stopped; applied \(counts.applied), skipped \(counts.redelivered) redelivered, \(counts.rejected) not recorded")
+        try? connection.flush()
+        connection.close()
+    }
+
+    /// The renewing loop.
+    private func renewLeases(_ held: HeldPartitions, in leases: LeaseBook, every tick: Duration) {
+        while !self.stopping {
+            for (p, worker) in held.all {
+                var lost = false
+                do {
+                    if let renewed = try leases.renew(worker.currentLease) { worker.renewed(renewed) } else { lost = true }
+                } catch {
+                    // The servers did not answer: keep going while the lease is surely still ours.
+                    lost = !worker.currentLease.isValid
+                    self.logger.warning("partition \(p): renewing the lease: \(error)")
                 }
+                if lost && held.remove(p, ifIs: worker) {
+                    self.logger.warning("partition \(p): lease lost; its worker stops")
+                    worker.stop()
+                }
+            }
+            self.sleep(tick)
+        }
+    }
+
+    /// The sharing loop.
+    private func shareOut(_ held: HeldPartitions, config: ClusterConfig, js: JetStream, leases: LeaseBook, liveness: KeyValueBucket, every tick: Duration) {
+        let preference = (0..<config.partitions).sorted { a, b in self.rank(a) > self.rank(b) }
+        var lastLive = 1
+        var firstRound = true
+        while !self.stopping {
+            do {
                 do {
                     _ = try liveness.put(self.options.name, Array("alive".utf8))
                 } catch {
@@ -114,23 +165,26 @@ public final class Node: Sendable {
                         self.logger.warning("node \(self.options.name): counting the live nodes: \(error)")
                     }
                     let share = (config.partitions + live - 1) / live
-                    if workers.count < share {
-                        // At most a round's time of taking: the leases already held are renewed first
-                        // in the next round, before they can lapse (opening a store and a consumer
-                        // takes a while; a node taking 12 partitions at once outlasted 5 s leases).
+                    if held.count < share {
+                        // At most a round's time of taking (opening a store and a consumer takes a while).
                         let roundEnds = ContinuousClock.now + tick
-                        for p in preference where workers[p] == nil && workers.count < share && ContinuousClock.now < roundEnds {
+                        for p in preference where !held.holds(p) && held.count < share && ContinuousClock.now < roundEnds && !self.stopping {
                             guard let lease = try leases.acquire(p) else { continue }
                             let worker = try PartitionWorker(partition: p, lease: lease, js: js, options: self.options, counters: self.counters, logger: self.logger)
-                            try worker.start()
-                            workers[p] = worker
+                            held.add(worker)  // renewed from now on, while its consumer starts
+                            do {
+                                try worker.start()
+                            } catch {
+                                if held.remove(p, ifIs: worker) { worker.stop() }
+                                try? leases.release(worker.currentLease)
+                                throw error
+                            }
                             self.logger.info("partition \(p): lease taken by \(self.options.name)")
                         }
-                    } else if workers.count > share, let p = preference.last(where: { workers[$0] != nil }), let worker = workers[p] {
+                    } else if held.count > share, let p = preference.last(where: { held.holds($0) }), let worker = held.all[p], held.remove(p, ifIs: worker) {
                         worker.stop()
                         try leases.release(worker.currentLease)
-                        workers[p] = nil
-                        self.logger.info("partition \(p): released (\(workers.count + 1) held, share \(share) of \(live) nodes)")
+                        self.logger.info("partition \(p): released (\(held.count + 1) held, share \(share) of \(live) nodes)")
                     }
                 }
                 firstRound = false
@@ -139,15 +193,6 @@ public final class Node: Sendable {
             }
             self.sleep(tick)
         }
-        for (_, worker) in workers {
-            worker.stop()
-            try? leases.release(worker.currentLease)
-        }
-        try? liveness.delete(self.options.name)
-        let counts = self.counters.snapshot
-        self.logger.info("node \(self.options.name): stopped; applied \(counts.applied), skipped \(counts.redelivered) redelivered, \(counts.rejected) not recorded")
-        try? connection.flush()
-        connection.close()
     }
 
     /// The rendezvous rank of partition `p` for this node.

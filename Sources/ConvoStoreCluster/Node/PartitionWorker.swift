@@ -35,6 +35,11 @@ final class PartitionWorker: Sendable {
     private let finished = DispatchGroup()
     private let logger: Logger
     private let counters: NodeCounters
+    /// The last sequence applied to the store.
+    private let applied = Atomic<UInt64>(0)
+    /// The stream's last sequence when the node took the partition: it answers queries only once it has
+    /// applied that much, so an answer never goes back behind one the previous owner could have given.
+    private let readyAt = Atomic<UInt64>(0)
 
     /// Opens (or creates: a rebuild) the partition's store and starts consuming from its position.
     init(partition: Int, lease: Lease, js: JetStream, options: NodeOptions, counters: NodeCounters, logger: Logger) throws {
@@ -51,7 +56,9 @@ final class PartitionWorker: Sendable {
 
     /// Starts the two threads.
     func start() throws {
+        self.readyAt.store(try self.js.streamState(ClusterLayout.stream(self.partition)).lastSequence, ordering: .releasing)
         let (subscription, position) = try self.subscribeAfterTheStoresPosition()
+        self.applied.store(position, ordering: .releasing)
         let queries = try self.js.connection.subscribe(ClusterLayout.querySubject(self.partition))
         self.logger.info("partition \(self.partition): consuming from sequence \(position + 1)\(position == 0 ? " (store empty: replaying the stream from its start)" : "")")
         self.spawn("consume") { self.consume(subscription) }
@@ -143,6 +150,7 @@ final class PartitionWorker: Sendable {
                     if crash == .duringBatch(batch: batches) { Self.die("during batch \(batches)") }
                 }
                 if crash == .afterCommit(batch: batches) { Self.die("after the commit of batch \(batches)") }
+                self.applied.store(outcome.position, ordering: .releasing)
                 let applied = zip(messages, entries).filter { $0.1.sequence <= outcome.position }.map(\.0)
                 for message in applied.dropLast() { try message.acknowledgeAsync() }
                 try applied.last?.acknowledge()
@@ -177,12 +185,21 @@ final class PartitionWorker: Sendable {
                                        log: ClusterLayout.logName(self.partition)) { [js, partition] in
             (try? js.streamState(ClusterLayout.stream(partition)).lastSequence) ?? 0
         }
+        // Requests are read even while the lease is in doubt: each is answered at once, with "moved"
+        // when this node may not answer for the partition, so that the client asks again instead of
+        // waiting out its timeout.
         while !self.isStopping {
-            if self.waitingForTheLease() { continue }
             do {
-                guard let request = try subscription.next(timeoutMillis: 250) else { continue }
-                guard self.mayAct, let reply = request.reply else { continue }
-                for chunk in responder.answer(request.data) { try self.js.connection.publish(reply, chunk) }
+                guard let request = try subscription.next(timeoutMillis: 250), let reply = request.reply else { continue }
+                let chunks: [[UInt8]]
+                if self.mayAct {
+                    let (applied, readyAt) = (self.applied.load(ordering: .acquiring), self.readyAt.load(ordering: .acquiring))
+                    chunks = responder.answer(request.data, catchingUp: applied < readyAt
+                        ? "catching up after taking the partition over: applied \(applied) of the \(readyAt) messages its stream held then" : nil)
+                } else {
+                    chunks = QueryResponder.notReady(node: self.options.name, "not the partition's owner now")
+                }
+                for chunk in chunks { try self.js.connection.publish(reply, chunk) }
             } catch {
                 self.logger.error("partition \(self.partition): answering a query: \(error)")
             }

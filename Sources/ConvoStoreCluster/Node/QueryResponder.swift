@@ -11,10 +11,12 @@ struct QueryResponder: Sendable {
     /// The stream's last sequence, for `status` (read by the caller, outside the snapshot).
     let streamLastSequence: @Sendable () -> UInt64
 
-    /// The chunks of the answer to a request's payload.
-    func answer(_ request: [UInt8]) -> [[UInt8]] {
+    /// The chunks of the answer to a request's payload. While the node is `catchingUp` (why), only
+    /// `status` is answered; other questions are answered ``notReady(node:_:)``.
+    func answer(_ request: [UInt8], catchingUp: String? = nil) -> [[UInt8]] {
         do {
             let query = try JSONDecoder().decode(PartitionQuery.self, from: Data(request))
+            if let catchingUp, query != .status { return Self.notReady(node: self.node, catchingUp) }
             var tiered: Bool?
             var lines: [String] = []
             let position: UInt64 = try self.store.read { reader in
@@ -48,6 +50,11 @@ struct QueryResponder: Sendable {
         } catch {
             return Self.chunks([], head: AnswerHead(node: self.node, position: 0, last: false, error: "\(error)"))
         }
+    }
+
+    /// The answer of a node that may not answer for the partition now (why): the client asks again.
+    static func notReady(node: String, _ why: String) -> [[UInt8]] {
+        Self.chunks([], head: AnswerHead(node: node, position: 0, last: false, error: why, moved: true))
     }
 
     /// Runs a scan, keeping at most `limit` lines.

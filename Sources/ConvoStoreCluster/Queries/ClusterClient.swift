@@ -1,6 +1,16 @@
 import ConvoStore
 import Foundation
 
+extension ClusterError {
+    /// An owner is being found, or is getting ready: the question is worth asking again.
+    var isTransient: Bool {
+        switch self {
+        case .partitionWithoutOwner, .partitionNotReady: true
+        default: false
+        }
+    }
+}
+
 /// One partition's answer: its lines (the single-store command's JSON) and the owner's state.
 struct PartitionAnswer: Sendable {
     var partition: Int
@@ -14,17 +24,27 @@ struct PartitionAnswer: Sendable {
 /// (NATS request-reply on ``ClusterLayout/querySubject(_:)``), and the answers are merged into the
 /// single-store command's output, byte for byte. A partition nobody answers for is an error that names
 /// it (``ClusterError/partitionWithoutOwner(partition:)``), never a silently short answer.
+///
+/// A partition may be without an owner for a moment: its owner died and the lease has not expired yet,
+/// or a NATS server died and the owner's subscription is moving to another server; or its owner may not
+/// be ready: its lease is in doubt, or it took the partition over and is still applying what the stream
+/// held then (so that no answer ever goes back behind one an earlier owner gave). Such a question is
+/// asked again until `ownerWaitMillis` has passed (by default the time a takeover takes: a lease's life
+/// and one round of the taking node), and only then is it an error naming the partition and why.
 public final class ClusterClient: Sendable {
     private let connection: NATSConnection
     /// The cluster's configuration.
     public let config: ClusterConfig
     private let timeoutMillis: Int64
+    private let ownerWaitMillis: Int64
 
-    /// A client of the cluster on `urls`; each partition has `timeoutMillis` to answer.
-    public init(urls: [String], timeoutMillis: Int64 = 30_000) throws {
+    /// A client of the cluster on `urls`; each partition has `timeoutMillis` to answer once its owner
+    /// is found, and `ownerWaitMillis` (`nil`: a takeover's time) to be found.
+    public init(urls: [String], timeoutMillis: Int64 = 30_000, ownerWaitMillis: Int64? = nil) throws {
         self.connection = try NATSConnection(urls: urls, name: "convostore-cluster-query")
         self.config = try ClusterSetup.read(from: try self.connection.jetStream())
         self.timeoutMillis = timeoutMillis
+        self.ownerWaitMillis = ownerWaitMillis ?? (self.config.leaseMillis + self.config.leaseMillis / 3)
     }
 
     /// `overdue`: JSON lines `{"business","customer","waiting_since","reply_due_at"}` in (reply_due_at,
@@ -65,14 +85,27 @@ public final class ClusterClient: Sendable {
     /// Sends `query` to every partition's owner at once and collects the answers.
     func ask(_ query: PartitionQuery) throws -> [PartitionAnswer] {
         let request = Array(try JSONEncoder().encode(query))
-        var pending: [(partition: Int, subscription: NATSSubscription)] = []
-        for p in 0..<self.config.partitions {
-            let inbox = self.connection.newInbox()
-            let subscription = try self.connection.subscribe(inbox)
-            try self.connection.publish(ClusterLayout.querySubject(p), request, reply: inbox)
-            pending.append((p, subscription))
+        let ownerDeadline = ContinuousClock.now + .milliseconds(self.ownerWaitMillis)
+        let pending = try (0..<self.config.partitions).map { p in (partition: p, subscription: try self.send(request, to: p)) }
+        return try pending.map { p, first in
+            var subscription = first
+            while true {
+                do {
+                    return try self.collect(partition: p, from: subscription)
+                } catch let error as ClusterError where error.isTransient && ContinuousClock.now < ownerDeadline {
+                    Thread.sleep(forTimeInterval: 0.25)
+                    subscription = try self.send(request, to: p)
+                }
+            }
         }
-        return try pending.map { p, subscription in try self.collect(partition: p, from: subscription) }
+    }
+
+    /// Publishes `request` to partition `p`'s owner; its answer comes on the returned subscription.
+    private func send(_ request: [UInt8], to p: Int) throws -> NATSSubscription {
+        let inbox = self.connection.newInbox()
+        let subscription = try self.connection.subscribe(inbox)
+        try self.connection.publish(ClusterLayout.querySubject(p), request, reply: inbox)
+        return subscription
     }
 
     private func collect(partition p: Int, from subscription: NATSSubscription) throws -> PartitionAnswer {
@@ -83,7 +116,8 @@ public final class ClusterClient: Sendable {
             let message: NATSMessage?
             switch Result(catching: { () throws(NATSError) in try subscription.next(timeoutMillis: left) }) {
             case .success(let next): message = next
-            case .failure(let error) where error.isNoResponders: throw ClusterError.partitionWithoutOwner(partition: p)
+            case .failure(let error) where error.isNoResponders && answer.lines.isEmpty && answer.node.isEmpty:
+                throw ClusterError.partitionWithoutOwner(partition: p)
             case .failure(let error): throw error
             }
             guard let message else {
@@ -93,6 +127,7 @@ public final class ClusterClient: Sendable {
             guard !lines.isEmpty, let head = try? JSONDecoder().decode(AnswerHead.self, from: Data(lines.removeFirst().utf8)) else {
                 throw ClusterError.partitionFailed(partition: p, reason: "an answer without its head line")
             }
+            if head.moved == true { throw ClusterError.partitionNotReady(partition: p, reason: "node \(head.node): \(head.error ?? "not ready")") }
             if let error = head.error { throw ClusterError.partitionFailed(partition: p, reason: "node \(head.node): \(error)") }
             answer.node = head.node
             answer.position = head.position

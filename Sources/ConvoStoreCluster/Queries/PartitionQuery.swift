@@ -26,6 +26,9 @@ struct AnswerHead: Codable, Sendable {
     var tiered: Bool?
     /// Why the partition could not answer.
     var error: String?
+    /// The node cannot answer for the partition now (its lease is in doubt or lost): ask again, its
+    /// owner will (this node once its lease is renewed, another once it took the partition over).
+    var moved: Bool?
 
     static let maxChunkBytes = 512 << 10
 }

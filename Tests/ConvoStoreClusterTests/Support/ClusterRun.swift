@@ -107,13 +107,17 @@ final class StoreCluster: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        // What the nodes said, for the failure's message (they are stopped: the test has failed anyway).
+        throw self.failure("the cluster did not catch up within \(Int(timeout)) s; last status: \(last)")
+    }
+
+    /// A failure whose message ends with what the nodes said last (they are stopped: the test has failed).
+    private func failure(_ text: String) -> ClusterTestFailure {
         let logs = self.nodes.sorted { $0.key < $1.key }.map { name, node -> String in
             node.send(SIGKILL)
-            return "node \(name):\n" + node.waitUntilExit().stderr.split(separator: "\n").suffix(15).joined(separator: "\n")
+            return "node \(name):\n" + node.waitUntilExit().stderr.split(separator: "\n").suffix(25).joined(separator: "\n")
         }
         self.nodes = [:]
-        throw ClusterTestFailure("the cluster did not catch up within \(Int(timeout)) s; last status: \(last)\n" + logs.joined(separator: "\n"))
+        return ClusterTestFailure(([text] + logs).joined(separator: "\n"))
     }
 
     /// A single store with the same events, imported from `dump`.
@@ -129,7 +133,7 @@ final class StoreCluster: @unchecked Sendable {
     /// The cluster's answer to a query (`cluster <arguments>`) and the single store's (`<arguments> --db`).
     func answers(_ arguments: [String], single db: String, urls: String? = nil) throws -> (cluster: String, single: String) {
         let cluster = try convostore(["cluster"] + arguments + ["--nats", urls ?? self.nats.urls])
-        guard cluster.status == 0 else { throw ClusterTestFailure("cluster \(arguments): exit \(cluster.status): \(cluster.stderr)") }
+        guard cluster.status == 0 else { throw self.failure("cluster \(arguments): exit \(cluster.status): \(cluster.stderr)") }
         let single = try convostore(arguments + ["--db", db])
         guard single.status == 0 else { throw ClusterTestFailure("\(arguments): \(single.stderr)") }
         return (cluster.stdout, single.stdout)
