@@ -1,6 +1,6 @@
 import Benchmark
 import CLMDB
-import ConvoStore
+@_spi(Benchmarks) import ConvoStore
 import Foundation
 import LMDB
 
@@ -89,47 +89,6 @@ final class LMDBFixture: @unchecked Sendable {
     }
 }
 
-/// A copy of the store's CRC-32C (Sources/ConvoStore/Storage/Checksum.swift, slicing-by-8), which is
-/// internal to ConvoStore: what sealing a record on write and verifying it on read cost, next to the
-/// record work the public API measures (`record-decode-history-page`, `record-encode-commit-1-event-nosync`).
-/// Keep it in step with the store's; an `@_spi(Benchmarks)` entry point in the store would let this
-/// measure the store's own codecs instead (issue 11).
-enum CRC32CCopy {
-    static let table: [UInt32] = {
-        var table = [UInt32](repeating: 0, count: 8 * 256)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
-            table[i] = c
-        }
-        for k in 1..<8 {
-            for i in 0..<256 { table[k * 256 + i] = (table[(k - 1) * 256 + i] >> 8) ^ table[Int(table[(k - 1) * 256 + i] & 0xFF)] }
-        }
-        return table
-    }()
-
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        Self.table.withUnsafeBufferPointer { t in
-            var crc: UInt32 = 0xFFFF_FFFF
-            var i = 0
-            while i + 8 <= bytes.count {
-                let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                i += 8
-            }
-            while i < bytes.count {
-                crc = (crc >> 8) ^ t[Int((crc ^ UInt32(bytes[i])) & 0xFF)]
-                i += 1
-            }
-            return ~crc
-        }
-    }
-}
-
 nonisolated(unsafe) var fixture: Fixture!
 nonisolated(unsafe) var durableFixture: Fixture!
 nonisolated(unsafe) var lmdb: LMDBFixture!
@@ -176,7 +135,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             for i in 0..<1000 {
                 record[0] = UInt8(truncatingIfNeeded: i)  // a different record each time: nothing to hoist
-                blackHole(record.withUnsafeBytes(CRC32CCopy.checksum))
+                blackHole(record.withUnsafeBytes(RecordChecksum.of))
             }
         }
     }
@@ -185,7 +144,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             for i in 0..<1000 {
                 record[0] = UInt8(truncatingIfNeeded: i)  // a different record each time: nothing to hoist
-                blackHole(record.withUnsafeBytes(CRC32CCopy.checksum))
+                blackHole(record.withUnsafeBytes(RecordChecksum.of))
             }
         }
     }

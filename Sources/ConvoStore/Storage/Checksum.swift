@@ -46,6 +46,14 @@ enum CRC32C {
     }
 }
 
+/// The record checksum as the micro-benchmarks measure it (`@_spi(Benchmarks) import ConvoStore`), the
+/// store's own code rather than a copy; not part of the store's API.
+@_spi(Benchmarks) public enum RecordChecksum {
+    /// The CRC-32C a record value ends with, of `bytes` (sealing on write and verifying on read each
+    /// compute it once).
+    @_spi(Benchmarks) public static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 { CRC32C.checksum(bytes) }
+}
+
 extension ByteWriter {
     /// Ends a record: the CRC-32C of everything written so far, big-endian.
     mutating func seal() {
