@@ -26,55 +26,22 @@ if [ -z "${CONVOSTORE:-}" ]; then
   # shellcheck disable=SC2086
   CONVOSTORE="$($SWIFT build ${SWIFT_BUILD_FLAGS:-} --show-bin-path)/convostore"
 fi
-NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
-[ -x "$NATS_SERVER" ] || { echo "error: nats-server is not installed (make cluster-check installs it)" >&2; exit 2; }
-
 mkdir -p "$OUT/logs"
 OUT=$(cd "$OUT" && pwd)
 if [ -e "$OUT/partitions" ] || [ -e "$OUT/published.jsonl" ]; then
   echo "error: $OUT already holds a check's output: give an empty directory" >&2; exit 2
 fi
-WORK=$(mktemp -d /tmp/convostore-cluster-XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$1" "$2"; }
-say() { echo "[cluster-check $(date +%H:%M:%S)] $*"; }
+NAME=cluster-check
+# shellcheck source=scripts/cluster/lib.sh
+. scripts/cluster/lib.sh
 
-# 1. Three JetStream servers on free loopback ports (client and route ports).
-read -r -a PORTS <<<"$(python3 scripts/cluster/free_ports.py 6)"
-ROUTES=""
-for i in 0 1 2; do ROUTES+="\"nats-route://127.0.0.1:${PORTS[$((i + 3))]}\","; done
-for i in 0 1 2; do
-  cat >"$WORK/nats$i.conf" <<EOF
-server_name: n$i
-listen: 127.0.0.1:${PORTS[$i]}
-jetstream { store_dir: "$WORK/js$i" }
-cluster { name: convo-check, listen: 127.0.0.1:${PORTS[$((i + 3))]}, routes: [${ROUTES%,}] }
-EOF
-  "$NATS_SERVER" -c "$WORK/nats$i.conf" >"$OUT/logs/nats$i.log" 2>&1 &
-  PIDS+=($!)
-done
-URLS="nats://127.0.0.1:${PORTS[0]},nats://127.0.0.1:${PORTS[1]},nats://127.0.0.1:${PORTS[2]}"
-say "nats-server x3 on $URLS"
-
-# 2. The cluster (once JetStream has elected its leader) and the workload.
-for attempt in $(seq 1 60); do
-  if "$CONVOSTORE" cluster create --nats "$URLS" --partitions "$PARTITIONS" --lease-seconds "$LEASE_SECONDS" >"$OUT/logs/create.log" 2>&1; then break; fi
-  [ "$attempt" = 60 ] && { cat "$OUT/logs/create.log" >&2; echo "error: JetStream never came up" >&2; exit 1; }
-  sleep 1
-done
-say "$(cat "$OUT/logs/create.log")"
+# 1. Three JetStream servers and the cluster, then the workload.
+start_cluster "$PARTITIONS" "$LEASE_SECONDS"
 python3 scripts/cluster/workload.py --users "$USERS" -o "$OUT/published.jsonl"
 EVENTS=$(wc -l <"$OUT/published.jsonl" | tr -d ' ')
 say "workload: $USERS users, $EVENTS events"
 
-# 3. Three nodes; wait until every partition has an owner.
+# 2. Three nodes; wait until every partition has an owner.
 declare -A NODE_PID
 for n in node1 node2 node3; do
   "$CONVOSTORE" node --nats "$URLS" --data "$WORK/nodes/$n" --name "$n" >"$OUT/logs/$n.log" 2>&1 &
@@ -89,7 +56,7 @@ for attempt in $(seq 1 120); do
 done
 say "every partition owned"
 
-# 4. Publish; kill node2 with SIGKILL once KILL_AT of the stream is published.
+# 3. Publish; kill node2 with SIGKILL once KILL_AT of the stream is published.
 T0=$(now)
 "$CONVOSTORE" publish --nats "$URLS" "$OUT/published.jsonl" >"$OUT/logs/publish.log" 2>&1 &
 PUBLISH_PID=$!
@@ -107,7 +74,7 @@ kill -9 "${NODE_PID[node2]}"
 TK=$(now)
 say "SIGKILL node2 with $(echo "$S" | progress published -) of $EVENTS events published, $RECORDED_AT_KILL recorded"
 
-# 5. Takeover: every partition answers again (node1 and node3 took node2's leases after they expired).
+# 4. Takeover: every partition answers again (node1 and node3 took node2's leases after they expired).
 DEADLINE=$(( $(date +%s) + 300 ))
 until status >/dev/null; do
   [ "$(date +%s)" -lt "$DEADLINE" ] || { tail -3 "$OUT/logs/status-errors.log" >&2; echo "error: no takeover within 300 s" >&2; exit 1; }
@@ -119,7 +86,7 @@ wait $PUBLISH_PID || { cat "$OUT/logs/publish.log" >&2; echo "error: publish fai
 PUBLISH_SECONDS=$(elapsed "$T0" "$(now)")
 say "$(cat "$OUT/logs/publish.log")"
 
-# 6. Catch-up: every partition's store applied its whole stream, and the streams hold every event.
+# 5. Catch-up: every partition's store applied its whole stream, and the streams hold every event.
 DEADLINE=$(( $(date +%s) + 900 ))
 while true; do
   S=$(status || true)
@@ -133,7 +100,7 @@ TOTAL=$(elapsed "$T0" "$TDONE")
 echo "$S" >"$OUT/partition-status.jsonl"
 say "caught up ${CATCH_UP} s after the kill; ${TOTAL} s from the first publish"
 
-# 7. The same answers as one store of the same events, byte for byte; nothing lost.
+# 6. The same answers as one store of the same events, byte for byte; nothing lost.
 # (timed: the single store's import of the same file on the same machine, for the report's comparison)
 TI=$(now)
 "$CONVOSTORE" import --db "$WORK/single" --quiet "$OUT/published.jsonl" >"$OUT/logs/single-import.log" 2>&1
@@ -164,7 +131,7 @@ else
   say "messages: $CLUSTER_MESSAGES in the partitions, $SINGLE_MESSAGES in the single store"
 fi
 
-# 8. The partitions' stores, copied from their final owners once the nodes stopped.
+# 7. The partitions' stores, copied from their final owners once the nodes stopped.
 for n in node1 node3; do kill -TERM "${NODE_PID[$n]}"; done
 for n in node1 node3; do wait "${NODE_PID[$n]}" || true; done
 mkdir -p "$OUT/partitions"

@@ -34,46 +34,17 @@ PARTITIONS=${PARTITIONS:-12}
 PARTITION=${PARTITION:-0}
 SPLIT=${SPLIT:-0.5}
 LEASE_SECONDS=${LEASE_SECONDS:-30}
-NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
-[ -x "$NATS_SERVER" ] || { echo "error: nats-server is not installed" >&2; exit 2; }
 
 mkdir -p "$OUT/logs"
 OUT=$(cd "$OUT" && pwd)
 PUBLISHED=$(cd "$(dirname "$PUBLISHED")" && pwd)/$(basename "$PUBLISHED")
 [ -e "$OUT/rebuild-report.json" ] && { echo "error: $OUT already holds a report: give an empty directory" >&2; exit 2; }
-WORK=$(mktemp -d /tmp/convostore-rebuild-XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$1" "$2"; }
-say() { echo "[rebuild-figures $(date +%H:%M:%S)] $*"; }
+NAME=rebuild-figures
+# shellcheck source=scripts/cluster/lib.sh
+. scripts/cluster/lib.sh
 
 # 1. Three JetStream servers, the cluster.
-read -r -a PORTS <<<"$(python3 scripts/cluster/free_ports.py 6)"
-ROUTES=""
-for i in 0 1 2; do ROUTES+="\"nats-route://127.0.0.1:${PORTS[$((i + 3))]}\","; done
-for i in 0 1 2; do
-  cat >"$WORK/nats$i.conf" <<EOF
-server_name: n$i
-listen: 127.0.0.1:${PORTS[$i]}
-jetstream { store_dir: "$WORK/js$i" }
-cluster { name: convo-rebuild, listen: 127.0.0.1:${PORTS[$((i + 3))]}, routes: [${ROUTES%,}] }
-EOF
-  "$NATS_SERVER" -c "$WORK/nats$i.conf" >"$OUT/logs/nats$i.log" 2>&1 &
-  PIDS+=($!)
-done
-URLS="nats://127.0.0.1:${PORTS[0]},nats://127.0.0.1:${PORTS[1]},nats://127.0.0.1:${PORTS[2]}"
-for attempt in $(seq 1 60); do
-  if "$CONVOSTORE" cluster create --nats "$URLS" --partitions "$PARTITIONS" --lease-seconds "$LEASE_SECONDS" >"$OUT/logs/create.log" 2>&1; then break; fi
-  [ "$attempt" = 60 ] && { cat "$OUT/logs/create.log" >&2; echo "error: JetStream never came up" >&2; exit 1; }
-  sleep 1
-done
-say "$(cat "$OUT/logs/create.log") on $URLS"
+start_cluster "$PARTITIONS" "$LEASE_SECONDS"
 
 EVENTS=$(wc -l <"$PUBLISHED" | tr -d ' ')
 FIRST=$(python3 -c "print(int($EVENTS * $SPLIT))")
