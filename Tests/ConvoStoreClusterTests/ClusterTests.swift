@@ -16,6 +16,9 @@ struct ClusterTests {
         ["windows", "--from", "2025-07-02T00:00:00Z", "--to", "2025-07-03T00:00:00Z", "--json"],
         ["billing", "--business", "15550000005", "--json"],
         ["billing", "--business", "15550000011", "--from", "2025-07-02T00:00:00Z", "--to", "2025-07-03T00:00:00Z", "--json"],
+        // The tables too: the cluster prints its merged lines with the single-store commands' columns.
+        ["overdue", "--as-of", "2025-07-04T12:00:00Z", "--limit", "25"],
+        ["windows", "--from", "2025-07-02T00:00:00Z", "--to", "2025-07-03T00:00:00Z", "--limit", "40"],
     ]
 
     static func expectSameAnswers(_ cluster: StoreCluster, _ dump: String, urls: String? = nil) throws {

@@ -152,18 +152,18 @@ struct ClusterStatus: ParsableCommand {
 }
 
 /// Prints merged scan lines: as they are with `--json`, else as the single-store command's table.
-private func printMerged(_ lines: [String], json: Bool, columns: [String], fields: [String]) throws {
+private func printMerged(_ lines: [String], json: Bool, columns: KeyValuePairs<String, String>) throws {
     var out = Output()
     if json {
         for line in lines { try out.line(line) }
         try out.flush()
         return
     }
-    var table = TableWriter(columns, output: out)
+    var table = TableWriter(columns.map(\.key), output: out)
     for line in lines {
         let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
-        try table.row(fields.map { field in
-            if let text = object[field] as? String { return Display.safe(text) }
+        try table.row(columns.map { _, field in
+            if let text = object[field] as? String { return text }  // the table makes cells safe to print
             return rfc3339((object[field] as? NSNumber)?.int64Value)
         })
     }
@@ -181,7 +181,7 @@ struct ClusterOverdue: ParsableCommand {
     func run() throws {
         try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).overdue(asOf: self.asOf.millis, business: self.business, limit: self.limit) }
-        try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"], fields: ["business", "customer", "waiting_since", "reply_due_at"])
+        try printMerged(lines, json: self.json, columns: ScanColumns.waiting)
     }
 }
 
@@ -196,7 +196,7 @@ struct ClusterNewlyOverdue: ParsableCommand {
     func run() throws {
         try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).newlyOverdue(after: self.after.millis, until: self.until.millis, limit: self.limit) }
-        try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"], fields: ["business", "customer", "waiting_since", "reply_due_at"])
+        try printMerged(lines, json: self.json, columns: ScanColumns.waiting)
     }
 }
 
@@ -212,7 +212,7 @@ struct ClusterWindows: ParsableCommand {
     func run() throws {
         try checkLimit(self.limit)
         let lines = try self.server.run { try ClusterClient(urls: self.server.urls).windows(from: self.from.millis, to: self.to.millis, business: self.business, limit: self.limit) }
-        try printMerged(lines, json: self.json, columns: ["BUSINESS", "CUSTOMER", "WINDOW EXPIRES AT"], fields: ["business", "customer", "window_expires_at"])
+        try printMerged(lines, json: self.json, columns: ScanColumns.windows)
     }
 }
 

@@ -3,6 +3,15 @@ import ConvoStore
 
 // overdue, newly-overdue, windows: the R2 scans, streamed from the store to the output.
 
+/// The scans' table columns and the JSON field each shows: one definition for a store's commands and
+/// the cluster's (which print the merged JSON lines as the same table).
+enum ScanColumns {
+    static let waiting: KeyValuePairs<String, String> = [
+        "BUSINESS": "business", "CUSTOMER": "customer", "WAITING SINCE": "waiting_since", "REPLY DUE AT": "reply_due_at",
+    ]
+    static let windows: KeyValuePairs<String, String> = ["BUSINESS": "business", "CUSTOMER": "customer", "WINDOW EXPIRES AT": "window_expires_at"]
+}
+
 /// Prints waiting conversations as JSON Lines or a table, as the walk hands them over.
 private func printWaiting(json: Bool, limit: Int?, _ walk: ((WaitingConversation) throws -> Bool) throws -> Void) throws {
     var printed = 0
@@ -17,7 +26,7 @@ private func printWaiting(json: Bool, limit: Int?, _ walk: ((WaitingConversation
         }
         try out.flush()
     } else {
-        var table = TableWriter(["BUSINESS", "CUSTOMER", "WAITING SINCE", "REPLY DUE AT"], output: Output())
+        var table = TableWriter(ScanColumns.waiting.map(\.key), output: Output())
         try walk { w in
             try table.row([w.business, w.customer, rfc3339(w.waitingSince), rfc3339(w.replyDueAt)])
             printed += 1
@@ -98,7 +107,7 @@ struct Windows: ParsableCommand {
                 }
                 try out.flush()
             } else {
-                var table = TableWriter(["BUSINESS", "CUSTOMER", "WINDOW EXPIRES AT"], output: Output())
+                var table = TableWriter(ScanColumns.windows.map(\.key), output: Output())
                 try reader.forEachWindowClosing(from: self.from.millis, to: self.to.millis, business: self.business) { w in
                     try table.row([w.business, w.customer, rfc3339(w.windowExpiresAt)])
                     printed += 1
