@@ -195,7 +195,7 @@ final class PartitionWorker: Sendable {
                 if self.mayAct {
                     let (applied, readyAt) = (self.applied.load(ordering: .acquiring), self.readyAt.load(ordering: .acquiring))
                     chunks = responder.answer(request.data, catchingUp: applied < readyAt
-                        ? "catching up after taking the partition over: applied \(applied) of the \(readyAt) messages its stream held then" : nil)
+                        ? "catching up after taking the partition over: applied up to sequence \(applied) of the \(readyAt) its stream had reached then" : nil)
                 } else {
                     chunks = QueryResponder.notReady(node: self.options.name, "not the partition's owner now")
                 }

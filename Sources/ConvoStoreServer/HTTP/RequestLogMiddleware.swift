@@ -9,7 +9,9 @@ import Logging
 /// never the ids in the path, nor a body), status and duration; at `debug` when it succeeded,
 /// `notice` for a client's error, `error` for the server's.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+    /// The header that carries the request's id (a generic type has no stored statics: made once,
+    /// not checked again on every request).
+    static var requestIDHeader: HTTPField.Name { requestIDHeaderName }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -75,3 +77,5 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+private let requestIDHeaderName = HTTPField.Name("X-Request-Id")!
