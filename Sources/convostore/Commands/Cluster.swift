@@ -96,15 +96,31 @@ struct NodeCommand: ParsableCommand {
         var logger = Logger(label: "convostore.node") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
         let node = Node(options: options, logger: logger)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
-        for source in sources {
-            source.setEventHandler { node.requestStop() }
-            source.resume()
-        }
+        stopOnTerminationSignals { node.requestStop() }
         try self.server.run { try node.run() }
     }
+}
+
+/// Calls `stop` on the first SIGTERM or SIGINT. Both are blocked in this thread before any other
+/// thread exists, so every thread the node starts inherits the block, and one thread takes them with
+/// `sigwait`. A dispatch signal source is not enough: it blocks the signal in one thread only, and
+/// another thread that does not block it could take the signal first and drop it (its action being
+/// to ignore it): a node with many partitions, so many threads, then sometimes did not stop.
+private func stopOnTerminationSignals(_ stop: @escaping @Sendable () -> Void) {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    sigaddset(&signals, SIGTERM)
+    sigaddset(&signals, SIGINT)
+    pthread_sigmask(SIG_BLOCK, &signals, nil)
+    let blocked = signals
+    let waiter = Thread {
+        var set = blocked
+        var received: Int32 = 0
+        while sigwait(&set, &received) != 0 {}
+        stop()
+    }
+    waiter.name = "signals"
+    waiter.start()
 }
 
 struct ClusterCommand: ParsableCommand {
