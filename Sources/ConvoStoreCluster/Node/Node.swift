@@ -80,7 +80,8 @@ public final class Node: Sendable {
         self.logger = logger
     }
 
-    /// Asks ``run()`` to stop (from a signal handler's queue): workers stop, leases are released.
+    /// Asks ``run()`` to stop (from any thread, such as the one that takes the signals): workers stop,
+    /// leases are released.
     public func requestStop() { self.stopRequested.store(true, ordering: .releasing) }
 
     private var stopping: Bool { self.stopRequested.load(ordering: .acquiring) }
