@@ -10,6 +10,15 @@ struct BatchApplierTests {
         StreamEntry(sequence: sequence, payload: Array(line.utf8), format: .native, items: nil)
     }
 
+    /// Runs `body` with a new store in a temporary directory and an applier of partition log `log`.
+    static func withApplier(log: String, _ body: (ConvoStore, BatchApplier) throws -> Void) throws {
+        try withTemporaryDirectory { dir in
+            let store = try ConvoStore.open(at: dir)
+            defer { store.close() }
+            try body(store, BatchApplier(log: log))
+        }
+    }
+
     static let lines = [
         #"{"type":"message","id":"m1","business":"b","customer":"c","direction":"in","at":1751364000000}"#,
         #"{"type":"message","id":"m2","business":"b","customer":"c","direction":"out","at":1751364060000}"#,
@@ -19,10 +28,7 @@ struct BatchApplierTests {
 
     @Test("Redelivered entries at or below the store's position are skipped: each counts once")
     func redeliverySkipped() throws {
-        try withTemporaryDirectory { dir in
-            let store = try ConvoStore.open(at: dir)
-            defer { store.close() }
-            let applier = BatchApplier(log: "CONVO_0")
+        try Self.withApplier(log: "CONVO_0") { store, applier in
             let first = try applier.apply([Self.entry(1, Self.lines[0]), Self.entry(2, Self.lines[1])], to: store)
             #expect(first.applied == 2 && first.redelivered == 0 && first.position == 2)
             // The log delivers 2 again (its acknowledgement was lost) with 3 and 4.
@@ -40,10 +46,7 @@ struct BatchApplierTests {
 
     @Test("A batch with a hole is applied up to the hole only: the missing message is not skipped when it comes")
     func holeStopsTheBatch() throws {
-        try withTemporaryDirectory { dir in
-            let store = try ConvoStore.open(at: dir)
-            defer { store.close() }
-            let applier = BatchApplier(log: "CONVO_2")
+        try Self.withApplier(log: "CONVO_2") { store, applier in
             // 2 was fetched earlier and left unacknowledged (an error, a lapsed lease); the log goes on with 3 and 4.
             let first = try applier.apply([Self.entry(1, Self.lines[0]), Self.entry(3, Self.lines[2]), Self.entry(4, Self.lines[3])], to: store)
             #expect(first.applied == 1 && first.position == 1 && first.missing == 2)
@@ -59,10 +62,7 @@ struct BatchApplierTests {
 
     @Test("A batch whose transaction fails leaves neither its events nor its position")
     func failedBatchLeavesNothing() throws {
-        try withTemporaryDirectory { dir in
-            let store = try ConvoStore.open(at: dir)
-            defer { store.close() }
-            let applier = BatchApplier(log: "CONVO_1")
+        try Self.withApplier(log: "CONVO_1") { store, applier in
             struct Crash: Error {}
             _ = try applier.apply([Self.entry(1, Self.lines[0])], to: store)
             #expect(try store.read { try $0.logPosition(of: "CONVO_1") } == 1)
@@ -81,10 +81,7 @@ struct BatchApplierTests {
 
     @Test("An event the store refuses is reported with its sequence, and the position still moves past it")
     func refusedEventReported() throws {
-        try withTemporaryDirectory { dir in
-            let store = try ConvoStore.open(at: dir)
-            defer { store.close() }
-            let applier = BatchApplier(log: "CONVO_2")
+        try Self.withApplier(log: "CONVO_2") { store, applier in
             let changed = Self.lines[0].replacingOccurrences(of: "1751364000000", with: "1751364000001")
             let outcome = try applier.apply([Self.entry(1, Self.lines[0]), Self.entry(2, changed)], to: store)
             #expect(outcome.applied == 1)
