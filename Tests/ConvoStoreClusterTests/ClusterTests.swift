@@ -162,6 +162,39 @@ struct ClusterTests {
         }
     }
 
+    @Test("The live nodes listed while they write their keys: each key once")
+    func keysListedOnce() throws {
+        // A node counts the live nodes by listing the liveness bucket while the others rewrite their
+        // keys. The C client's listing (`kvStore_Keys`) names a key twice, or leaves one out, when keys
+        // are written while it lists (102 of 300 listings here): counts of 3 and 4 where 2 and 3 nodes
+        // lived made the 1,000,000-user check give partitions up and take them back for minutes.
+        let nats = try NATSTestCluster()
+        let urls = nats.urls.split(separator: ",").map(String.init)
+        let names = ["n1", "n2", "n3"]
+        let bucket = try NATSConnection(urls: urls, name: "lister").jetStream().keyValue(bucket: "test_keys", ttlMillis: 60_000, replicas: 3)
+        let writer = try NATSConnection(urls: urls, name: "writer").jetStream().existingKeyValue(bucket: "test_keys")
+        for name in names { _ = try writer.put(name, Array("alive".utf8)) }
+        let stop = StopFlag()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            while !stop.isSet {
+                for name in names { _ = try? writer.put(name, Array("alive".utf8)) }
+            }
+            done.signal()
+        }
+        var wrong: [[String]] = []
+        for _ in 0..<300 {
+            let keys = try bucket.keys()
+            if keys.sorted() != names { wrong.append(keys) }
+        }
+        stop.set()
+        done.wait()
+        #expect(wrong.isEmpty, "\(wrong.count) of 300 listings were not the 3 keys once each, e.g. \(wrong.prefix(3))")
+        // A deleted key (a node that stopped) is not live, though its subject still holds the marker.
+        try writer.delete("n3")
+        #expect(try bucket.keys() == ["n1", "n2"])
+    }
+
     @Test("A partition without a live owner is an error naming it, not a short answer")
     func partitionWithoutOwner() throws {
         let cluster = try StoreCluster(partitions: 2)
@@ -177,6 +210,15 @@ struct ClusterTests {
         #expect(result.stderr.contains("partition 0 has no live owner"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
+}
+
+/// A flag one thread sets and another reads.
+private final class StopFlag: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
+    private let lock = NSLock()
+    private var value = false
+    func set() { self.lock.withLock { self.value = true } }
+    var isSet: Bool { self.lock.withLock { self.value } }
 }
 
 /// Who won a race, collected from two threads.

@@ -126,6 +126,22 @@ public final class JetStream: @unchecked Sendable {
         return StreamState(messages: state.Msgs, firstSequence: state.FirstSeq, lastSequence: state.LastSeq)
     }
 
+    /// The subjects of a stream that hold messages, among those `filter` matches, asked of the stream's
+    /// leader. The corresponding C function is `js_GetStreamInfo` with `Stream.Info.SubjectsFilter`.
+    public func streamSubjects(_ name: String, matching filter: String) throws(NATSError) -> [String] {
+        var options = jsOptions()
+        try check(jsOptions_Init(&options), "stream information options")
+        let pattern = strdup(filter)
+        defer { free(pattern) }
+        options.Stream.Info.SubjectsFilter = UnsafePointer(pattern)
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(rawValue: 0)
+        try check(js_GetStreamInfo(&info, self.handle, name, &options, &code), "list the subjects of stream \(name)", jetStreamCode: code)
+        defer { jsStreamInfo_Destroy(info) }
+        guard let list = info?.pointee.State.Subjects?.pointee, let entries = list.List else { return [] }
+        return (0..<Int(list.Count)).compactMap { entries[$0].Subject.map { String(cString: $0) } }
+    }
+
     // MARK: Publishing
 
     /// Publishes and waits for JetStream's acknowledgement: the message is then held by a quorum of the

@@ -85,14 +85,18 @@ public final class KeyValueBucket: @unchecked Sendable {
         try check(kvStore_Delete(self.handle, key), "delete \(key) in \(self.name)")
     }
 
-    /// The keys with a live value. The corresponding C function is `kvStore_Keys`.
+    /// The keys with a live value: the subjects of the bucket's stream, from its leader, each read back
+    /// (a subject's last message may be a delete marker). Not `kvStore_Keys`: its listing, a watcher of
+    /// each subject's last message that stops when none is pending, names a key twice or leaves one out
+    /// when keys are written while it lists (the liveness keys are, every round of every node).
     public func keys() throws(NATSError) -> [String] {
-        var list = kvKeysList()
-        let status = kvStore_Keys(&list, self.handle, nil)
-        if status == NATS_NOT_FOUND { return [] }
-        try check(status, "list the keys of \(self.name)")
-        defer { kvKeysList_Destroy(&list) }
-        return (0..<Int(list.Count)).compactMap { list.Keys[$0].map { String(cString: $0) } }
+        let prefix = "$KV.\(self.name)."
+        var keys: [String] = []
+        for subject in try self.context.streamSubjects("KV_" + self.name, matching: prefix + ">") where subject.hasPrefix(prefix) {
+            let key = String(subject.dropFirst(prefix.count))
+            if try self.get(key) != nil { keys.append(key) }
+        }
+        return keys.sorted()
     }
 
     /// Whether the last failure of this thread was JetStream's "wrong last sequence" (10071): a
