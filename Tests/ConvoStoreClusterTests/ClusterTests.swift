@@ -162,6 +162,27 @@ struct ClusterTests {
         }
     }
 
+    @Test("A renewal stored but not answered is not a lost lease; another node's write is")
+    func renewalWhoseAnswerWasLost() throws {
+        let nats = try NATSTestCluster()
+        let urls = nats.urls.split(separator: ",").map(String.init)
+        let setup = try NATSConnection(urls: urls, name: "test-setup")
+        _ = try ClusterSetup.create(ClusterConfig(partitions: 1, leaseMillis: 60_000), on: try setup.jetStream())
+        let bucket = try setup.jetStream().existingKeyValue(bucket: ClusterLayout.leaseBucket)
+        let book = LeaseBook(bucket: try NATSConnection(urls: urls, name: "a").jetStream().existingKeyValue(bucket: ClusterLayout.leaseBucket),
+                             node: "a", ttlMillis: 60_000)
+        let lease = try #require(try book.acquire(0))
+        // A renewal the servers stored, whose answer the node never got: the node still knows `lease`.
+        let stored = try #require(try bucket.update(ClusterLayout.leaseKey(0), Array("a".utf8), lastRevision: lease.revision))
+        let renewed = try #require(try book.renew(lease), "the node's own stored renewal is not a loss")
+        #expect(renewed.revision > stored)
+        #expect(try book.holder(0) == "a")
+        // Another node's value: the lease is lost, and stays the other node's.
+        _ = try bucket.put(ClusterLayout.leaseKey(0), Array("b".utf8))
+        #expect(try book.renew(renewed) == nil)
+        #expect(try book.holder(0) == "b")
+    }
+
     @Test("The live nodes listed while they write their keys: each key once")
     func keysListedOnce() throws {
         // A node counts the live nodes by listing the liveness bucket while the others rewrite their

@@ -58,11 +58,22 @@ public final class LeaseBook: Sendable {
 
     /// Renews a lease this node holds; `nil` if it is no longer its (expired and maybe taken since).
     public func renew(_ lease: Lease) throws -> Lease? {
+        let key = ClusterLayout.leaseKey(lease.partition)
         let sent = ContinuousClock.now
-        guard let revision = try self.bucket.update(ClusterLayout.leaseKey(lease.partition), Array(self.node.utf8), lastRevision: lease.revision) else {
+        if let revision = try self.bucket.update(key, Array(self.node.utf8), lastRevision: lease.revision) {
+            return Lease(partition: lease.partition, revision: revision, validUntil: sent + self.ttl - self.margin)
+        }
+        // The compare-and-set lost. If the latest value is still this node's name, what it lost to is one
+        // of this node's own renewals, stored by the servers but whose answer never came back (a timeout
+        // under load): nobody else can have written since, as a value lives until it expires and only this
+        // node writes its name (names are unique in a cluster). Renew against that revision rather than
+        // give the partition up; the lease counts from this write, and the worker kept to the last known one.
+        guard let entry = try self.bucket.get(key), entry.revision > lease.revision, entry.value == Array(self.node.utf8) else {
             return nil
         }
-        return Lease(partition: lease.partition, revision: revision, validUntil: sent + self.ttl - self.margin)
+        let resent = ContinuousClock.now
+        guard let revision = try self.bucket.update(key, Array(self.node.utf8), lastRevision: entry.revision) else { return nil }
+        return Lease(partition: lease.partition, revision: revision, validUntil: resent + self.ttl - self.margin)
     }
 
     /// Gives a partition up at once (the node has stopped acting on it), so another may take it without
