@@ -132,14 +132,8 @@ struct ClusterTests {
 
     @Test("Two nodes racing for one lease: exactly one wins each time")
     func leaseRace() throws {
-        let nats = try NATSTestCluster()
-        let urls = nats.urls.split(separator: ",").map(String.init)
-        let setup = try NATSConnection(urls: urls, name: "test-setup")
-        _ = try ClusterSetup.create(ClusterConfig(partitions: 1, leaseMillis: 60_000), on: try setup.jetStream())
-        let books = try ["left", "right"].map { name in
-            let js = try NATSConnection(urls: urls, name: name).jetStream()
-            return LeaseBook(bucket: try js.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: name, ttlMillis: 60_000)
-        }
+        let leases = try OnePartitionLeases()
+        let books = try ["left", "right"].map { try leases.book($0) }
         for round in 0..<15 {
             let winners = Winners()
             let group = DispatchGroup()
@@ -164,13 +158,9 @@ struct ClusterTests {
 
     @Test("A renewal stored but not answered is not a lost lease; another node's write is")
     func renewalWhoseAnswerWasLost() throws {
-        let nats = try NATSTestCluster()
-        let urls = nats.urls.split(separator: ",").map(String.init)
-        let setup = try NATSConnection(urls: urls, name: "test-setup")
-        _ = try ClusterSetup.create(ClusterConfig(partitions: 1, leaseMillis: 60_000), on: try setup.jetStream())
-        let bucket = try setup.jetStream().existingKeyValue(bucket: ClusterLayout.leaseBucket)
-        let book = LeaseBook(bucket: try NATSConnection(urls: urls, name: "a").jetStream().existingKeyValue(bucket: ClusterLayout.leaseBucket),
-                             node: "a", ttlMillis: 60_000)
+        let leases = try OnePartitionLeases()
+        let bucket = try leases.setup.jetStream().existingKeyValue(bucket: ClusterLayout.leaseBucket)
+        let book = try leases.book("a")
         let lease = try #require(try book.acquire(0))
         // A renewal the servers stored, whose answer the node never got: the node still knows `lease`.
         let stored = try #require(try bucket.update(ClusterLayout.leaseKey(0), Array("a".utf8), lastRevision: lease.revision))
@@ -230,6 +220,27 @@ struct ClusterTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("partition 0 has no live owner"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+}
+
+/// A cluster of one partition on three fresh JetStream servers, with leases of a minute, and its lease
+/// bucket as each named node sees it.
+private struct OnePartitionLeases {
+    let nats: NATSTestCluster
+    let urls: [String]
+    let setup: NATSConnection
+
+    init() throws {
+        self.nats = try NATSTestCluster()
+        self.urls = self.nats.urls.split(separator: ",").map(String.init)
+        self.setup = try NATSConnection(urls: self.urls, name: "test-setup")
+        _ = try ClusterSetup.create(ClusterConfig(partitions: 1, leaseMillis: 60_000), on: try self.setup.jetStream())
+    }
+
+    /// The leases of `node`, on a connection of its own.
+    func book(_ node: String) throws -> LeaseBook {
+        let js = try NATSConnection(urls: self.urls, name: node).jetStream()
+        return LeaseBook(bucket: try js.existingKeyValue(bucket: ClusterLayout.leaseBucket), node: node, ttlMillis: 60_000)
     }
 }
 
