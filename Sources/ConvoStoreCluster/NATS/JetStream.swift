@@ -118,12 +118,10 @@ public final class JetStream: @unchecked Sendable {
 
     /// A stream's counts. The corresponding C function is `js_GetStreamInfo`.
     public func streamState(_ name: String) throws(NATSError) -> StreamState {
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var code = jsErrCode(rawValue: 0)
-        try check(js_GetStreamInfo(&info, self.handle, name, nil, &code), "read the state of stream \(name)", jetStreamCode: code)
-        defer { jsStreamInfo_Destroy(info) }
-        let state = info!.pointee.State
-        return StreamState(messages: state.Msgs, firstSequence: state.FirstSeq, lastSequence: state.LastSeq)
+        try self.withStreamInfo(name, options: nil, "read the state of stream \(name)") { info in
+            let state = info.pointee.State
+            return StreamState(messages: state.Msgs, firstSequence: state.FirstSeq, lastSequence: state.LastSeq)
+        }
     }
 
     /// The subjects of a stream that hold messages, among those `filter` matches, asked of the stream's
@@ -134,12 +132,21 @@ public final class JetStream: @unchecked Sendable {
         let pattern = strdup(filter)
         defer { free(pattern) }
         options.Stream.Info.SubjectsFilter = UnsafePointer(pattern)
+        return try self.withStreamInfo(name, options: &options, "list the subjects of stream \(name)") { info in
+            guard let list = info.pointee.State.Subjects?.pointee, let entries = list.List else { return [] }
+            return (0..<Int(list.Count)).compactMap { entries[$0].Subject.map { String(cString: $0) } }
+        }
+    }
+
+    /// Runs `body` on a stream's information, destroyed after it. The corresponding C function is
+    /// `js_GetStreamInfo`.
+    private func withStreamInfo<T>(_ name: String, options: UnsafeMutablePointer<jsOptions>?, _ what: String,
+                                   _ body: (UnsafeMutablePointer<jsStreamInfo>) throws(NATSError) -> T) throws(NATSError) -> T {
         var info: UnsafeMutablePointer<jsStreamInfo>?
         var code = jsErrCode(rawValue: 0)
-        try check(js_GetStreamInfo(&info, self.handle, name, &options, &code), "list the subjects of stream \(name)", jetStreamCode: code)
+        try check(js_GetStreamInfo(&info, self.handle, name, options, &code), what, jetStreamCode: code)
         defer { jsStreamInfo_Destroy(info) }
-        guard let list = info?.pointee.State.Subjects?.pointee, let entries = list.List else { return [] }
-        return (0..<Int(list.Count)).compactMap { entries[$0].Subject.map { String(cString: $0) } }
+        return try body(info!)
     }
 
     // MARK: Publishing
@@ -265,7 +272,7 @@ public final class JetStream: @unchecked Sendable {
         var created: OpaquePointer?
         try check(js_CreateKeyValue(&created, self.handle, &config), "create key-value bucket \(bucket)")
         kvStore_Destroy(created)
-        try self.readFromTheLeader("KV_" + bucket)
+        try self.readFromTheLeader(KeyValueBucket.stream(of: bucket))
         // Opened again: a handle decides how it reads when it is opened.
         return try self.existingKeyValue(bucket: bucket)
     }
@@ -274,16 +281,14 @@ public final class JetStream: @unchecked Sendable {
     /// may be answered by any replica, including one that has not applied the latest write yet: a
     /// lease released on the leader could still be read as held. Leases need reads from the leader.
     private func readFromTheLeader(_ stream: String) throws(NATSError) {
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var code = jsErrCode(rawValue: 0)
-        try check(js_GetStreamInfo(&info, self.handle, stream, nil, &code), "read the configuration of stream \(stream)", jetStreamCode: code)
-        defer { jsStreamInfo_Destroy(info) }
-        guard let config = info?.pointee.Config, config.pointee.AllowDirect else { return }
-        config.pointee.AllowDirect = false
-        var updated: UnsafeMutablePointer<jsStreamInfo>?
-        code = jsErrCode(rawValue: 0)
-        try check(js_UpdateStream(&updated, self.handle, config, nil, &code), "turn direct gets off on stream \(stream)", jetStreamCode: code)
-        jsStreamInfo_Destroy(updated)
+        try self.withStreamInfo(stream, options: nil, "read the configuration of stream \(stream)") { info throws(NATSError) in
+            guard let config = info.pointee.Config, config.pointee.AllowDirect else { return }
+            config.pointee.AllowDirect = false
+            var updated: UnsafeMutablePointer<jsStreamInfo>?
+            var code = jsErrCode(rawValue: 0)
+            try check(js_UpdateStream(&updated, self.handle, config, nil, &code), "turn direct gets off on stream \(stream)", jetStreamCode: code)
+            jsStreamInfo_Destroy(updated)
+        }
     }
 
     /// Opens an existing bucket. The corresponding C function is `js_KeyValue`.

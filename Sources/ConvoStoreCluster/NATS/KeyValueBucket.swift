@@ -92,12 +92,15 @@ public final class KeyValueBucket: @unchecked Sendable {
     public func keys() throws(NATSError) -> [String] {
         let prefix = "$KV.\(self.name)."
         var keys: [String] = []
-        for subject in try self.context.streamSubjects("KV_" + self.name, matching: prefix + ">") where subject.hasPrefix(prefix) {
+        for subject in try self.context.streamSubjects(Self.stream(of: self.name), matching: prefix + ">") where subject.hasPrefix(prefix) {
             let key = String(subject.dropFirst(prefix.count))
             if try self.get(key) != nil { keys.append(key) }
         }
         return keys.sorted()
     }
+
+    /// The stream that holds `bucket` (the key-value convention every client follows).
+    static func stream(of bucket: String) -> String { "KV_" + bucket }
 
     /// Whether the last failure of this thread was JetStream's "wrong last sequence" (10071): a
     /// compare-and-set that lost, not an error.

@@ -36,6 +36,8 @@ public final class LeaseBook: Sendable {
     private let bucket: KeyValueBucket
     /// The node's name, written as the lease's value.
     public let node: String
+    /// The node's name as the lease's value.
+    private let value: [UInt8]
     /// How long a written lease lives on the server.
     public let ttl: Duration
     /// How much earlier than the server the node lets go.
@@ -45,6 +47,7 @@ public final class LeaseBook: Sendable {
     public init(bucket: KeyValueBucket, node: String, ttlMillis: Int64) {
         self.bucket = bucket
         self.node = node
+        self.value = Array(node.utf8)
         self.ttl = .milliseconds(ttlMillis)
         self.margin = .milliseconds(max(ttlMillis / 4, 250))
     }
@@ -52,7 +55,7 @@ public final class LeaseBook: Sendable {
     /// Takes partition `p` if nobody holds it; `nil` if someone does.
     public func acquire(_ p: Int) throws -> Lease? {
         let sent = ContinuousClock.now
-        guard let revision = try self.bucket.create(ClusterLayout.leaseKey(p), Array(self.node.utf8)) else { return nil }
+        guard let revision = try self.bucket.create(ClusterLayout.leaseKey(p), self.value) else { return nil }
         return Lease(partition: p, revision: revision, validUntil: sent + self.ttl - self.margin)
     }
 
@@ -60,7 +63,7 @@ public final class LeaseBook: Sendable {
     public func renew(_ lease: Lease) throws -> Lease? {
         let key = ClusterLayout.leaseKey(lease.partition)
         let sent = ContinuousClock.now
-        if let revision = try self.bucket.update(key, Array(self.node.utf8), lastRevision: lease.revision) {
+        if let revision = try self.bucket.update(key, self.value, lastRevision: lease.revision) {
             return Lease(partition: lease.partition, revision: revision, validUntil: sent + self.ttl - self.margin)
         }
         // The compare-and-set lost. If the latest value is still this node's name, what it lost to is one
@@ -68,11 +71,11 @@ public final class LeaseBook: Sendable {
         // under load): nobody else can have written since, as a value lives until it expires and only this
         // node writes its name (names are unique in a cluster). Renew against that revision rather than
         // give the partition up; the lease counts from this write, and the worker kept to the last known one.
-        guard let entry = try self.bucket.get(key), entry.revision > lease.revision, entry.value == Array(self.node.utf8) else {
+        guard let entry = try self.bucket.get(key), entry.revision > lease.revision, entry.value == self.value else {
             return nil
         }
         let resent = ContinuousClock.now
-        guard let revision = try self.bucket.update(key, Array(self.node.utf8), lastRevision: entry.revision) else { return nil }
+        guard let revision = try self.bucket.update(key, self.value, lastRevision: entry.revision) else { return nil }
         return Lease(partition: lease.partition, revision: revision, validUntil: resent + self.ttl - self.margin)
     }
 

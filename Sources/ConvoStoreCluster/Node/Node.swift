@@ -128,14 +128,14 @@ public final class Node: Sendable {
     /// (the 1,000,000-user check: partitions lost and taken back every few seconds).
     private func renewLeases(_ held: HeldPartitions, in leases: LeaseBook, every tick: Duration) {
         while !self.stopping {
-            let all = held.all.map { ($0.key, $0.value) }
+            let all = Array(held.all)
             let lanes = min(all.count, Self.renewalLanes)
             let round = DispatchGroup()
             for lane in 0..<lanes {
                 round.enter()
                 let thread = Thread { [self] in
                     for i in stride(from: lane, to: all.count, by: lanes) {
-                        self.renew(all[i].1, of: all[i].0, held: held, in: leases)
+                        self.renew(all[i].value, of: all[i].key, held: held, in: leases)
                     }
                     round.leave()
                 }
