@@ -1,7 +1,9 @@
 import CNATS
+import Dispatch
 
 /// A synchronous subscription (`natsSubscription`): core NATS (``next(timeoutMillis:)``) or a JetStream
-/// pull consumer (``fetch(batch:timeoutMillis:)``). Unsubscribed and destroyed with this object.
+/// pull consumer (``fetch(batch:timeoutMillis:)``). Unsubscribed with this object, and destroyed a few
+/// seconds later (see `deinit`).
 ///
 /// `@unchecked Sendable`: read by one thread at a time; the C client locks the subscription itself.
 public final class NATSSubscription: @unchecked Sendable {
@@ -15,7 +17,14 @@ public final class NATSSubscription: @unchecked Sendable {
     }
 
     deinit {
-        natsSubscription_Destroy(self.handle)
+        // libnats 3.4 (Debian's libnats-dev) races here: its reading thread looks a subscription up for
+        // an incoming message, lets go of the lookup's lock, and only then locks the subscription; one
+        // destroyed in between is used after it was freed (nats.c issue 637, fixed in 3.6.0). A node that
+        // dropped a consumer while messages for it were arriving aborted with a corrupted heap in the
+        // 1,000,000-user check. Unsubscribing takes the subscription out of the lookup at once, so no new
+        // message can find it; destroying it only after a grace period lets a message already found finish.
+        natsSubscription_Unsubscribe(self.handle)
+        DelayedDestruction.destroy(self.handle, keeping: self.connection)
     }
 
     /// The next message, or `nil` when none came within the timeout. The corresponding C function is
@@ -60,4 +69,25 @@ public final class NATSSubscription: @unchecked Sendable {
     }
 
     var subject: String { natsSubscription_GetSubject(self.handle).map { String(cString: $0) } ?? "a subscription" }
+}
+
+/// Destroys unsubscribed subscriptions after ``grace`` (see `NATSSubscription.deinit`).
+enum DelayedDestruction {
+    /// Far longer than the reading thread holds a subscription it looked up (microseconds; a
+    /// descheduled thread on a loaded machine, some milliseconds).
+    static let grace: DispatchTimeInterval = .seconds(10)
+
+    static func destroy(_ handle: OpaquePointer, keeping connection: NATSConnection) {
+        let doomed = Doomed(handle: handle, connection: connection)
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + Self.grace) {
+            natsSubscription_Destroy(doomed.handle)
+            _ = doomed.connection
+        }
+    }
+
+    /// `@unchecked Sendable`: handed to the one closure that destroys it.
+    private struct Doomed: @unchecked Sendable {
+        let handle: OpaquePointer
+        let connection: NATSConnection
+    }
 }
