@@ -67,6 +67,23 @@ import Testing
             #expect(try store.check().isHealthy)
         }
     }
+
+    @Test func scansReturnIdsThatHoldZeroBytesAndPrefixesOfEachOther() throws {
+        // Keys hold ids in an order-preserving encoding (0x00 escaped, 0x00 0x00 ends an id); the scans
+        // decode them straight from the mapped bytes unless an id holds a 0x00.
+        let ids = [("b", "c"), ("b", "c\u{0}d"), ("b\u{0}x", "c"), ("bb", "c\u{0}")]
+        try withStore { store throws in
+            for (i, (business, customer)) in ids.enumerated() {
+                _ = try store.record([inbound("m\(i)", t0 + Int64(i), business: business, customer: customer)])
+            }
+            let expected = ids.enumerated().map { "\($0.element.0)|\($0.element.1)|\(t0 + Int64($0.offset) + day)" }
+            #expect(try store.overdue(asOf: t0 + 2 * day).map { "\($0.business)|\($0.customer)|\($0.replyDueAt)" } == expected)
+            #expect(try store.newlyOverdue(after: t0, until: t0 + 2 * day).map { "\($0.business)|\($0.customer)|\($0.replyDueAt)" } == expected)
+            #expect(try store.windowsClosing(from: t0, to: t0 + 2 * day).map { "\($0.business)|\($0.customer)|\($0.windowExpiresAt)" } == expected)
+            #expect(try store.overdue(asOf: t0 + 2 * day, business: "b").map(\.customer) == ["c", "c\u{0}d"])
+            try expectHealthy(store)
+        }
+    }
 }
 
 @Suite struct EntryPointsAndCharges {

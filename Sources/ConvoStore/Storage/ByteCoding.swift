@@ -110,18 +110,22 @@ struct ByteReader {
     }
 
     /// An ordered id as a String, made straight from the mapped bytes when it holds no escaped 0x00.
+    ///
+    /// The scans decode two of these per entry, so the search for the terminator works on the raw
+    /// pointer, held in locals (callgrind: 200 instructions per 15-byte id through `self.buffer[i]`).
     mutating func orderedString() throws(ConvoStoreError) -> String {
         let start = self.offset
-        var i = start
-        while i + 1 < self.buffer.count {
-            if self.buffer[i] == 0 {
-                if self.buffer[i + 1] == 0 {
+        if let base = self.buffer.baseAddress {
+            let last = self.buffer.count - 1  // the terminator's second byte must fit
+            var i = start
+            while i < last {
+                if base.load(fromByteOffset: i, as: UInt8.self) == 0 {
+                    guard base.load(fromByteOffset: i + 1, as: UInt8.self) == 0 else { break }  // an escaped 0x00: the general path
                     self.offset = i + 2
-                    return String(decoding: UnsafeRawBufferPointer(rebasing: self.buffer[start..<i]), as: UTF8.self)
+                    return String(decoding: UnsafeRawBufferPointer(start: base + start, count: i - start), as: UTF8.self)
                 }
-                break  // an escaped 0x00: take the general path
+                i += 1
             }
-            i += 1
         }
         return String(decoding: try self.ordered(), as: UTF8.self)
     }
