@@ -98,8 +98,8 @@ enum Charts {
         }
         let low = Foundation.log2(all.filter { $0 > 0 }.min()!).rounded(.down)
         let high = Foundation.log2(all.max()!).rounded(.up)
-        var plot = SVGPlot(title: "ConvoStore against each engine, ratio of medians (above 1x: ConvoStore better)"
-            + (trials > 1 ? "; whiskers: min-max of \(trials) trials" : ""))
+        var plot = SVGPlot(title: "ConvoStore over each engine, medians (above 1x: ConvoStore better)"
+            + (trials > 1 ? "; whiskers: \(trials) trials' min-max" : ""))
         plot.xRange = (0, Double(figures.count))
         plot.yRange = (min(low, -1), max(high, 1))
         plot.yLabel = "ratio"

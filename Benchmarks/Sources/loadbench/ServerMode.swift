@@ -12,8 +12,10 @@ import Synchronization
 enum ServerMode {
     static let tasks = 64
     static let p99LimitMs = 100.0
-    /// Offered events/s, each about 1.4x the one before.
-    static let rates = [1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000, 64_000, 96_000, 128_000]
+    /// Offered events/s, each about 1.4x the one before (2x below 1,000). The low steps are for large
+    /// stores: at 1,000,000 users neither engine held 1,000 events/s (ack p99 about 200 ms), and a
+    /// report of "none held" said nothing about where they stand.
+    static let rates = [125, 250, 500, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000, 64_000, 96_000, 128_000]
 
     static func run(
         engine: any GroupCommitEngine, name: EngineName, users: Int, events: ArraySlice<WorkloadEvent>, stepSeconds: Double, progress: Progress
