@@ -135,11 +135,11 @@ struct ClusterTests {
         let leases = try OnePartitionLeases()
         let books = try ["left", "right"].map { try leases.book($0) }
         for round in 0..<15 {
-            let winners = Winners()
+            let winners = Collected<(String, Lease)>()
             let group = DispatchGroup()
             for book in books {
                 DispatchQueue.global().async(group: group) {
-                    if let lease = try? book.acquire(0) { winners.add(book.node, lease) }
+                    if let lease = try? book.acquire(0) { winners.append((book.node, lease)) }
                 }
             }
             group.wait()
@@ -229,7 +229,7 @@ struct ClusterTests {
                 stopped.leave()
             }
         }
-        let received = Tallies()
+        let received = Collected<(String, Int, Int)>()
         for i in 0..<2 {
             let reader = try NATSConnection(urls: [urls[i]], name: "churn-\(i)")
             stopped.enter()
@@ -242,14 +242,14 @@ struct ClusterTests {
                     try? subscription.unsubscribe()
                     cycles += 1
                 }  // each subscription is dropped here, with messages for it still arriving
-                received.count("churn-\(i)", got, of: cycles)
+                received.append(("churn-\(i)", got, cycles))
                 stopped.leave()
             }
         }
-        while received.counts.count < 2 { Thread.sleep(forTimeInterval: 0.1) }
+        while received.all.count < 2 { Thread.sleep(forTimeInterval: 0.1) }
         stop.set()
         stopped.wait()
-        for (reader, got, cycles) in received.counts {
+        for (reader, got, cycles) in received.all {
             #expect(cycles > 100 && got > 0, "\(reader): \(got) messages in \(cycles) subscriptions")
         }
     }
@@ -301,20 +301,11 @@ private final class StopFlag: @unchecked Sendable {
     var isSet: Bool { self.lock.withLock { self.value } }
 }
 
-/// Who won a race, collected from two threads.
-private final class Winners: @unchecked Sendable {
+/// What several threads report (who won a race, what each counted), in the order they reported it.
+private final class Collected<Element>: @unchecked Sendable {
     // @unchecked: every access holds the lock.
     private let lock = NSLock()
-    private var winners: [(String, Lease)] = []
-    func add(_ name: String, _ lease: Lease) { self.lock.withLock { self.winners.append((name, lease)) } }
-    var all: [(String, Lease)] { self.lock.withLock { self.winners } }
-}
-
-/// What each reading thread counted, collected from several threads.
-private final class Tallies: @unchecked Sendable {
-    // @unchecked: every access holds the lock.
-    private let lock = NSLock()
-    private var tallies: [(String, Int, Int)] = []
-    func count(_ name: String, _ got: Int, of cycles: Int) { self.lock.withLock { self.tallies.append((name, got, cycles)) } }
-    var counts: [(String, Int, Int)] { self.lock.withLock { self.tallies } }
+    private var elements: [Element] = []
+    func append(_ element: Element) { self.lock.withLock { self.elements.append(element) } }
+    var all: [Element] { self.lock.withLock { self.elements } }
 }
