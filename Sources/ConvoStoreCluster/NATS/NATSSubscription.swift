@@ -81,10 +81,10 @@ enum DelayedDestruction {
         let doomed = Doomed(handle: handle, connection: connection)
         DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + Self.grace) {
             natsSubscription_Destroy(doomed.handle)
-            _ = doomed.connection
         }
     }
 
+    /// The subscription and its connection, which the closure keeps alive until the destroy.
     /// `@unchecked Sendable`: handed to the one closure that destroys it.
     private struct Doomed: @unchecked Sendable {
         let handle: OpaquePointer
