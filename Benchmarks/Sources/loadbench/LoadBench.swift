@@ -89,13 +89,18 @@ struct LoadBench: AsyncParsableCommand {
         let wallStart = Clock.now()
 
         var runs: [Report.Run] = []
+        var finished: Report?
         for count in userCounts {
             runs.append(try await self.measure(users: count, engines: engines, directory: directory))
+            let report = Report(
+                seed: self.seed, liveHours: self.liveHours, concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable,
+                startedAt: startedAt, wallSeconds: Clock.seconds(since: wallStart), runs: runs)
+            // Written after every user count, so that a long run (hours at 10M users) cut short keeps
+            // the counts it finished.
+            try ReportWriter.write(report, to: directory)
+            finished = report
         }
-        let report = Report(
-            seed: self.seed, liveHours: self.liveHours, concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable,
-            startedAt: startedAt, wallSeconds: Clock.seconds(since: wallStart), runs: runs)
-        try ReportWriter.write(report, to: directory)
+        guard let report = finished else { throw ValidationError("--users: no user count") }
         print(ReportWriter.text(report))
         print("report: \(directory)/report.md (report.json, *.svg)")
         // A missed goal is reported (above, and in report.md), never a failure; answers that disagree,
