@@ -57,7 +57,7 @@ extension ConvoStore {
             if let millis {
                 try writer.recorder.txn.put(self.databases.meta, key: Keys.retentionKey, value: BigEndian.bytes(UInt64(millis)))
             } else {
-                try writer.recorder.txn.delete(self.databases.meta, key: Keys.retentionKey)
+                _ = try writer.recorder.txn.delete(self.databases.meta, key: Keys.retentionKey)
             }
         }
         if self.continuousRetention { self.writer.keepOnly(millis, clock: self.clock, of: self) }
