@@ -81,6 +81,15 @@ import Testing
             #expect(try store.newlyOverdue(after: t0, until: t0 + 2 * day).map { "\($0.business)|\($0.customer)|\($0.replyDueAt)" } == expected)
             #expect(try store.windowsClosing(from: t0, to: t0 + 2 * day).map { "\($0.business)|\($0.customer)|\($0.windowExpiresAt)" } == expected)
             #expect(try store.overdue(asOf: t0 + 2 * day, business: "b").map(\.customer) == ["c", "c\u{0}d"])
+            // The same walk read in place gives the same entries, and stops when asked to.
+            var walked: [String] = []
+            try store.read { reader in
+                try reader.forEachNewlyOverdueEntry(after: t0, until: t0 + 2 * day) { entry in
+                    walked.append("\(entry.business)|\(entry.customer)|\(entry.replyDueAt)|\(entry.waitingSince)")
+                    return walked.count < 3
+                }
+            }
+            #expect(walked == ids.prefix(3).enumerated().map { "\($0.element.0)|\($0.element.1)|\(t0 + Int64($0.offset) + day)|\(t0 + Int64($0.offset))" })
             try expectHealthy(store)
         }
     }

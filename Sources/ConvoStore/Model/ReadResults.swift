@@ -44,6 +44,44 @@ public struct WaitingConversation: Sendable, Hashable {
     public var replyDueAt: Int64
 }
 
+/// One entry of a walk of the time-first due index, read where it lies in the memory map: its
+/// times are decoded, its ids become Strings only when asked for. It exists only during the call of
+/// the walk's closure (it cannot be copied out of it); ``conversation`` is the value to keep.
+///
+/// For walks that count, or filter by time before they keep anything: making the two Strings is most
+/// of what a ``WaitingConversation`` costs (docs/performance.md).
+public struct WaitingEntry: ~Copyable {
+    /// When the reply is due.
+    public let replyDueAt: Int64
+    /// The earliest unanswered inbound.
+    public let waitingSince: Int64
+    private let key: UnsafeRawBufferPointer
+    private let businessID: OrderedID
+    private let customerID: OrderedID
+
+    /// Decodes the times and finds both ids in a `dueByTime` key and value borrowed from the map.
+    init(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(ConvoStoreError) {
+        // Decoded into locals first: a noncopyable value is initialized on every path or on none.
+        var r = ByteReader(key, database: "dueByTime")
+        let replyDueAt = try r.time()
+        let businessID = try r.orderedID()
+        let customerID = try r.orderedID()
+        try r.expectEnd()
+        let waitingSince = try Keys.decodeWaitingSince(value, database: "dueByTime")
+        (self.replyDueAt, self.waitingSince, self.key, self.businessID, self.customerID) = (replyDueAt, waitingSince, key, businessID, customerID)
+    }
+
+    /// The business (a String made from the mapped bytes on each call).
+    public var business: String { ByteReader.string(of: self.businessID, in: self.key) }
+    /// The customer (a String made from the mapped bytes on each call).
+    public var customer: String { ByteReader.string(of: self.customerID, in: self.key) }
+
+    /// The entry as a value to keep.
+    public var conversation: WaitingConversation {
+        WaitingConversation(business: self.business, customer: self.customer, waitingSince: self.waitingSince, replyDueAt: self.replyDueAt)
+    }
+}
+
 /// A conversation whose window closes at a time.
 public struct ClosingWindow: Sendable, Hashable {
     /// The business.

@@ -2,7 +2,8 @@ import LMDB
 
 // The scans of R2 over the time-ordered indexes (KeyLayout.swift): each is a cursor walk between two
 // bounds, O(log n + results) whatever the store's size. Each comes as a walk that hands results to a
-// closure as it goes (memory flat, for long lists) and as an array with a limit.
+// closure as it goes (memory flat, for long lists) and as an array with a limit; the newly-overdue
+// walk also hands out entries read in place, for callers that need no String (``WaitingEntry``).
 //
 // Query times may be anything an Int64 holds: they are clamped to the range a stored time can take
 // (Limits.queryTimes), so that no bound overflows.
@@ -17,7 +18,7 @@ extension StoreReader {
         if let business {
             try self.forEachWaiting(business: business, dueAtOrBefore: asOf, body)
         } else {
-            try self.forEachWaiting(dueAfter: nil, dueAtOrBefore: asOf, body)
+            try self.forEachWaitingEntry(dueAfter: nil, dueAtOrBefore: asOf) { try body($0.conversation) }
         }
     }
 
@@ -29,11 +30,17 @@ extension StoreReader {
     /// Calls `body` with each conversation whose reply fell due in `(after, until]` (R2), by
     /// (replyDueAt, business, customer), until it returns `false`.
     public func forEachNewlyOverdue(after: Int64, until: Int64, _ body: (WaitingConversation) throws -> Bool) throws {
+        try self.forEachNewlyOverdueEntry(after: after, until: until) { try body($0.conversation) }
+    }
+
+    /// The walk of ``forEachNewlyOverdue(after:until:_:)`` with each entry read in place: no String
+    /// is made unless `body` asks an entry for one (``WaitingEntry``).
+    public func forEachNewlyOverdueEntry(after: Int64, until: Int64, _ body: (borrowing WaitingEntry) throws -> Bool) throws {
         let started = StoreMetrics.shared.start()
         defer { StoreMetrics.shared.scanned(.newlyOverdue, since: started) }
         let (after, until) = (Limits.clampQuery(after), Limits.clampQuery(until))
         guard after < until else { return }
-        try self.forEachWaiting(dueAfter: after, dueAtOrBefore: until, body)
+        try self.forEachWaitingEntry(dueAfter: after, dueAtOrBefore: until, body)
     }
 
     /// Conversations whose reply fell due in `(after, until]` (R2), at most `limit`.
@@ -99,12 +106,10 @@ extension StoreReader {
     }
 
     /// The time-first due index: due in `(dueAfter, dueAtOrBefore]` (clamped times, so `+ 1` cannot overflow).
-    private func forEachWaiting(dueAfter: Int64?, dueAtOrBefore: Int64, _ body: (WaitingConversation) throws -> Bool) throws {
+    private func forEachWaitingEntry(dueAfter: Int64?, dueAtOrBefore: Int64, _ body: (borrowing WaitingEntry) throws -> Bool) throws {
         let lower: KeyBound = dueAfter.map { .inclusive(Keys.time($0 + 1)) } ?? .unbounded
         try self.txn.forEach(self.db.dueByTime, from: lower, to: .exclusive(Keys.time(dueAtOrBefore + 1))) { key, value in
-            let entry = try Keys.decodeByTime(key, database: "dueByTime")
-            let waitingSince = try Keys.decodeWaitingSince(value, database: "dueByTime")
-            return try body(WaitingConversation(business: entry.business, customer: entry.customer, waitingSince: waitingSince, replyDueAt: entry.time))
+            try body(try WaitingEntry(key: key, value: value))
         }
     }
 

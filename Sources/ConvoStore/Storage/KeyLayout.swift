@@ -295,7 +295,7 @@ enum Keys {
     /// A business-first index key: `(time, customer)`; the business is the walk's prefix.
     static func decodeByBusiness(_ key: UnsafeRawBufferPointer, database: String) throws(ConvoStoreError) -> (time: Int64, customer: String) {
         var r = ByteReader(key, database: database)
-        _ = try r.ordered()
+        _ = try r.orderedID()
         let time = try r.time()
         return (time, try r.orderedString())
     }
