@@ -82,7 +82,21 @@ final class ConvoStoreEngine: GroupCommitEngine, @unchecked Sendable {
         return try self.store.checkSend(business: Workload.businessID(c.business), customer: Workload.customerID(c.customer), at: at).isAllowed
     }
 
+    /// The walk read in place (``WaitingEntry``), as raw_lmdb's and rocksdb's count their cursor's
+    /// entries; ``newlyOverdueValues(after:until:limit:)`` is the array of values.
     func newlyOverdue(after: Int64, until: Int64, limit: Int) throws -> Int {
+        guard limit > 0 else { return 0 }
+        return try self.store.read { reader in
+            var count = 0
+            try reader.forEachNewlyOverdueEntry(after: after, until: until) { _ in
+                count += 1
+                return count < limit
+            }
+            return count
+        }
+    }
+
+    func newlyOverdueValues(after: Int64, until: Int64, limit: Int) throws -> Int? {
         try self.store.newlyOverdue(after: after, until: until, limit: limit).count
     }
 

@@ -14,6 +14,10 @@ protocol Engine: AnyObject, Sendable {
     func checkSend(conversation: UInt32, at: Int64) throws -> Bool
     /// Conversations whose reply fell due in `(after, until]`, at most `limit` of them.
     func newlyOverdue(after: Int64, until: Int64, limit: Int) throws -> Int
+    /// The same walk as ``newlyOverdue(after:until:limit:)`` made into values with their ids as
+    /// Strings, where the engine's own figure does not make them (ConvoStore's in-place walk); nil
+    /// where there is no such second figure.
+    func newlyOverdueValues(after: Int64, until: Int64, limit: Int) throws -> Int?
     /// Conversations whose window closes in `[from, to)`.
     func windowsClosing(from: Int64, to: Int64) throws -> Int
     /// Overdue conversations at `asOf`, counted by a walk of the due index.
@@ -26,6 +30,10 @@ protocol Engine: AnyObject, Sendable {
     func finishImport() throws
     /// Ends writing; the files are complete after it.
     func close() throws
+}
+
+extension Engine {
+    func newlyOverdueValues(after: Int64, until: Int64, limit: Int) throws -> Int? { nil }
 }
 
 /// Engines that take one event per request from many tasks and commit them in groups (the

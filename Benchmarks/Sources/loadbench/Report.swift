@@ -321,6 +321,10 @@ enum ReportWriter {
         latency("newly-overdue scan/minute", \.newlyOverdueScan)
         latency("closing-windows scan/minute", \.closingWindowsScan)
         latency("newly-overdue scan 1k entries", \.newlyOverdueProbe, ratio: "newly_overdue_probe_p50")
+        if engines.contains(where: { run.engines[$0.rawValue]?.newlyOverdueProbeValues != nil }) {
+            // ConvoStore's probe walks in place, as raw_lmdb's and rocksdb's count: this is its array of values.
+            row("same, as values with String ids p50/p99/p999", { $0.newlyOverdueProbeValues.map(Format.latency) ?? "" })
+        }
         row("overdue count at end", { Format.count($0.overdueCount) })
         ranged("overdue scan entries/s", \.overdueScanEntriesPerS, count, ratio: "overdue_scan_entries_per_s")
         ranged("point reads/s (send checks)", \.pointReadsPerS, count, ratio: "point_reads_per_s")

@@ -52,6 +52,9 @@ struct EngineResult: Codable, Sendable {
     var overdueScanEntriesPerS: Double
     /// A newly-overdue scan of 1,000 entries: its time should not grow with the store.
     var newlyOverdueProbe: LatencySummary
+    /// The same scan made into values with String ids, where the engine's probe does not make them
+    /// (ConvoStore: the array of `WaitingConversation` against the in-place walk).
+    var newlyOverdueProbeValues: LatencySummary?
     /// Single-thread send checks on random conversations.
     var pointRead: LatencySummary
     var pointReadsPerS: Double
@@ -189,9 +192,16 @@ struct Runner {
             overdueCount = try engine.countOverdue(asOf: asOf)
             bestScan = min(bestScan, Clock.seconds(since: start))
         }
+        let probeFrom = Workload.start + Workload.duration / 2
         var probe = Latencies()
         for _ in 0..<100 {
-            _ = try probe.time { try engine.newlyOverdue(after: Workload.start + Workload.duration / 2, until: asOf, limit: Self.probeEntries) }
+            _ = try probe.time { try engine.newlyOverdue(after: probeFrom, until: asOf, limit: Self.probeEntries) }
+        }
+        var valuesProbe = Latencies()
+        if try engine.newlyOverdueValues(after: probeFrom, until: asOf, limit: Self.probeEntries) != nil {
+            for _ in 0..<100 {
+                _ = try valuesProbe.time { try engine.newlyOverdueValues(after: probeFrom, until: asOf, limit: Self.probeEntries) }
+            }
         }
         var pointReads = Latencies()
         var rng = SplitMix64(seed: self.workload.seed ^ 0x5EED)
@@ -221,6 +231,7 @@ struct Runner {
             overdueCount: overdueCount, overdueScanSeconds: bestScan,
             overdueScanEntriesPerS: Double(overdueCount) / bestScan,
             newlyOverdueProbe: probe.summary,
+            newlyOverdueProbeValues: valuesProbe.count > 0 ? valuesProbe.summary : nil,
             pointRead: pointReads.summary, pointReadsPerS: Double(pointReads.count) / readSeconds,
             sizeBytes: size,
             bytesPerConversation: Double(size) / Double(self.workload.activeConversations),
