@@ -85,7 +85,7 @@ import Testing
             var walked: [String] = []
             try store.read { reader in
                 try reader.forEachNewlyOverdueEntry(after: t0, until: t0 + 2 * day) { entry in
-                    walked.append("\(entry.business)|\(entry.customer)|\(entry.replyDueAt)|\(entry.waitingSince)")
+                    walked.append("\(try entry.business)|\(try entry.customer)|\(entry.replyDueAt)|\(entry.waitingSince)")
                     return walked.count < 3
                 }
             }

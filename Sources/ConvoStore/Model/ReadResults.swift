@@ -45,40 +45,65 @@ public struct WaitingConversation: Sendable, Hashable {
 }
 
 /// One entry of a walk of the time-first due index, read where it lies in the memory map: its
-/// times are decoded, its ids become Strings only when asked for. It exists only during the call of
-/// the walk's closure (it cannot be copied out of it); ``conversation`` is the value to keep.
+/// times are decoded, its ids are found and made into Strings only when asked for. It exists only
+/// during the call of the walk's closure (it cannot be copied out of it); ``conversation`` is the
+/// value to keep.
 ///
 /// For walks that count, or filter by time before they keep anything: making the two Strings is most
-/// of what a ``WaitingConversation`` costs (docs/performance.md).
+/// of what a ``WaitingConversation`` costs (docs/performance.md). The ids are read on demand, so a
+/// damaged key is found (and thrown) when they are asked for.
 public struct WaitingEntry: ~Copyable {
     /// When the reply is due.
     public let replyDueAt: Int64
     /// The earliest unanswered inbound.
     public let waitingSince: Int64
     private let key: UnsafeRawBufferPointer
-    private let businessID: OrderedID
-    private let customerID: OrderedID
 
-    /// Decodes the times and finds both ids in a `dueByTime` key and value borrowed from the map.
+    /// Decodes the times of a `dueByTime` key and value borrowed from the map.
     init(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(ConvoStoreError) {
         // Decoded into locals first: a noncopyable value is initialized on every path or on none.
-        var r = ByteReader(key, database: "dueByTime")
+        var r = ByteReader(key, database: Self.database)
         let replyDueAt = try r.time()
-        let businessID = try r.orderedID()
-        let customerID = try r.orderedID()
-        try r.expectEnd()
-        let waitingSince = try Keys.decodeWaitingSince(value, database: "dueByTime")
-        (self.replyDueAt, self.waitingSince, self.key, self.businessID, self.customerID) = (replyDueAt, waitingSince, key, businessID, customerID)
+        let waitingSince = try Keys.decodeWaitingSince(value, database: Self.database)
+        (self.replyDueAt, self.waitingSince, self.key) = (replyDueAt, waitingSince, key)
     }
 
-    /// The business (a String made from the mapped bytes on each call).
-    public var business: String { ByteReader.string(of: self.businessID, in: self.key) }
-    /// The customer (a String made from the mapped bytes on each call).
-    public var customer: String { ByteReader.string(of: self.customerID, in: self.key) }
+    /// The business.
+    public var business: String {
+        get throws(ConvoStoreError) {
+            var r = self.idReader()
+            return ByteReader.string(of: try r.orderedID(), in: self.key)
+        }
+    }
+
+    /// The customer.
+    public var customer: String {
+        get throws(ConvoStoreError) { try self.ids().customer }
+    }
 
     /// The entry as a value to keep.
     public var conversation: WaitingConversation {
-        WaitingConversation(business: self.business, customer: self.customer, waitingSince: self.waitingSince, replyDueAt: self.replyDueAt)
+        get throws(ConvoStoreError) {
+            let (business, customer) = try self.ids()
+            return WaitingConversation(business: business, customer: customer, waitingSince: self.waitingSince, replyDueAt: self.replyDueAt)
+        }
+    }
+
+    private static let database = "dueByTime"
+
+    /// A reader at the business id, just after the due time.
+    private func idReader() -> ByteReader {
+        var r = ByteReader(self.key, database: Self.database)
+        r.offset = 8
+        return r
+    }
+
+    private func ids() throws(ConvoStoreError) -> (business: String, customer: String) {
+        var r = self.idReader()
+        let business = try r.orderedID()
+        let customer = try r.orderedID()
+        try r.expectEnd()
+        return (ByteReader.string(of: business, in: self.key), ByteReader.string(of: customer, in: self.key))
     }
 }
 

@@ -18,7 +18,7 @@ extension StoreReader {
         if let business {
             try self.forEachWaiting(business: business, dueAtOrBefore: asOf, body)
         } else {
-            try self.forEachWaitingEntry(dueAfter: nil, dueAtOrBefore: asOf) { try body($0.conversation) }
+            try self.forEachWaitingEntry(dueAfter: nil, dueAtOrBefore: asOf) { try body(try $0.conversation) }
         }
     }
 
@@ -30,11 +30,11 @@ extension StoreReader {
     /// Calls `body` with each conversation whose reply fell due in `(after, until]` (R2), by
     /// (replyDueAt, business, customer), until it returns `false`.
     public func forEachNewlyOverdue(after: Int64, until: Int64, _ body: (WaitingConversation) throws -> Bool) throws {
-        try self.forEachNewlyOverdueEntry(after: after, until: until) { try body($0.conversation) }
+        try self.forEachNewlyOverdueEntry(after: after, until: until) { try body(try $0.conversation) }
     }
 
-    /// The walk of ``forEachNewlyOverdue(after:until:_:)`` with each entry read in place: no String
-    /// is made unless `body` asks an entry for one (``WaitingEntry``).
+    /// The walk of ``forEachNewlyOverdue(after:until:_:)`` with each entry read in place: no id is
+    /// decoded unless `body` asks an entry for one (``WaitingEntry``).
     public func forEachNewlyOverdueEntry(after: Int64, until: Int64, _ body: (borrowing WaitingEntry) throws -> Bool) throws {
         let started = StoreMetrics.shared.start()
         defer { StoreMetrics.shared.scanned(.newlyOverdue, since: started) }
