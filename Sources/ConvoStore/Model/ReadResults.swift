@@ -78,14 +78,16 @@ public struct WaitingEntry: ~Copyable {
 
     /// The customer.
     public var customer: String {
-        get throws(ConvoStoreError) { try self.ids().customer }
+        get throws(ConvoStoreError) { ByteReader.string(of: try self.ids().customer, in: self.key) }
     }
 
     /// The entry as a value to keep.
     public var conversation: WaitingConversation {
         get throws(ConvoStoreError) {
-            let (business, customer) = try self.ids()
-            return WaitingConversation(business: business, customer: customer, waitingSince: self.waitingSince, replyDueAt: self.replyDueAt)
+            let ids = try self.ids()
+            return WaitingConversation(
+                business: ByteReader.string(of: ids.business, in: self.key), customer: ByteReader.string(of: ids.customer, in: self.key),
+                waitingSince: self.waitingSince, replyDueAt: self.replyDueAt)
         }
     }
 
@@ -98,12 +100,13 @@ public struct WaitingEntry: ~Copyable {
         return r
     }
 
-    private func ids() throws(ConvoStoreError) -> (business: String, customer: String) {
+    /// Both ids, checked to end the key; the customer's String alone is then made without the business's.
+    private func ids() throws(ConvoStoreError) -> (business: OrderedID, customer: OrderedID) {
         var r = self.idReader()
         let business = try r.orderedID()
         let customer = try r.orderedID()
         try r.expectEnd()
-        return (ByteReader.string(of: business, in: self.key), ByteReader.string(of: customer, in: self.key))
+        return (business, customer)
     }
 }
 
