@@ -101,19 +101,9 @@ struct ByteReader {
     mutating func short() throws(ConvoStoreError) -> [UInt8] { try self.bytes(Int(try self.u8())) }
     mutating func long() throws(ConvoStoreError) -> [UInt8] { try self.bytes(Int(try self.u32())) }
 
+    /// An ordered id's bytes, unescaped.
     mutating func ordered() throws(ConvoStoreError) -> [UInt8] {
-        var out: [UInt8] = []
-        while true {
-            let byte = try self.u8()
-            if byte == 0 {
-                let next = try self.u8()
-                if next == 0 { return out }
-                guard next == 0xFF else {
-                    throw .corruptRecord(database: self.database, detail: "bad escape in key at byte \(self.offset - 1)")
-                }
-            }
-            out.append(byte)
-        }
+        Self.bytes(of: try self.orderedID(), in: self.buffer)
     }
 
     /// An ordered id as a String, made straight from the mapped bytes when it holds no escaped 0x00.
@@ -155,8 +145,14 @@ struct ByteReader {
 
     /// The String of an id `orderedID()` found in `buffer`.
     static func string(of id: OrderedID, in buffer: UnsafeRawBufferPointer) -> String {
+        guard id.escaped else { return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[id.range]), as: UTF8.self) }
+        return String(decoding: Self.bytes(of: id, in: buffer), as: UTF8.self)
+    }
+
+    /// The unescaped bytes of an id `orderedID()` found (and checked) in `buffer`.
+    static func bytes(of id: OrderedID, in buffer: UnsafeRawBufferPointer) -> [UInt8] {
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[id.range])
-        guard id.escaped else { return String(decoding: bytes, as: UTF8.self) }
+        guard id.escaped else { return Array(bytes) }
         var unescaped: [UInt8] = []
         unescaped.reserveCapacity(bytes.count)
         var skip = false
@@ -168,7 +164,7 @@ struct ByteReader {
             unescaped.append(byte)
             skip = byte == 0
         }
-        return String(decoding: unescaped, as: UTF8.self)
+        return unescaped
     }
 
     func expectEnd() throws(ConvoStoreError) {
