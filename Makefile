@@ -4,7 +4,7 @@ SWIFT ?= swift
 USERS ?= 1000000
 BENCH_OUT ?=
 
-.PHONY: deps build release test model-check bench-deps bench bench-scale crash-test sanitize fuzz clean serve-smoke serve-bench
+.PHONY: deps build release test model-check bench-deps bench bench-scale bench-imports crash-test sanitize fuzz clean serve-smoke serve-bench
 
 TRIALS ?= 20
 FUZZ_SECONDS ?= 60
@@ -73,11 +73,20 @@ bench: bench-deps
 
 # The same at 1M, 3M and 10M users in one report, for the scaling goals (hours, not minutes): one
 # trial each, engines imported one at a time, 2 simulated hours live (at 10M users, 870,000 events:
-# the default 12 would keep SQLite committing for over an hour). SCALE_USERS= overrides the counts.
+# the default 12 would keep SQLite committing for over an hour), ConvoStore, SQLite and raw LMDB.
+# SCALE_USERS= and SCALE_ENGINES= override the counts and the engines.
+# SCALE_IMPORTS=DIR keeps the imported stores there and reuses them in the next run (the imports are
+# most of the hours); `make bench-imports SCALE_IMPORTS=DIR` makes them alone, without live phases.
 SCALE_USERS ?= 1000000,3000000,10000000
+SCALE_ENGINES ?= convostore,sqlite,raw_lmdb
+SCALE_FLAGS = --users $(SCALE_USERS) --engines $(SCALE_ENGINES) --isolated-import --live-hours 2 $(if $(SCALE_IMPORTS),--imports $(SCALE_IMPORTS))
 bench-scale: bench-deps
 	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
-	Benchmarks/.build/release/loadbench --users $(SCALE_USERS) --isolated-import --live-hours 2 --trials $(or $(BENCH_TRIALS),1) $(if $(BENCH_OUT),--out $(BENCH_OUT))
+	Benchmarks/.build/release/loadbench $(SCALE_FLAGS) --trials $(or $(BENCH_TRIALS),1) $(if $(BENCH_OUT),--out $(BENCH_OUT))
+bench-imports: bench-deps
+	@test -n "$(SCALE_IMPORTS)" || { echo "make bench-imports: SCALE_IMPORTS=DIR says where to keep the imports" >&2; exit 2; }
+	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
+	Benchmarks/.build/release/loadbench $(SCALE_FLAGS) --import-only
 
 # Crash consistency: kill -9 the async writer, `convostore import`, `purge`, `erase` and `compact` at random moments, reopen and
 # verify (scripts/crash-test.sh; Tools/ is a package of its own). TRIALS=1000 for the long run.

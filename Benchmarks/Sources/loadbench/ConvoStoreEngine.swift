@@ -13,7 +13,7 @@ final class ConvoStoreEngine: GroupCommitEngine, @unchecked Sendable {
         // The same map size as raw_lmdb's, so that neither grows its map during the run.
         var options = StoreOptions()
         options.initialMapSize = 1 << 36
-        options.maxEventsPerCommit = Runner.importBatchSize
+        options.maxEventsPerCommit = Runner.groupCommitLimit
         switch mode {
         case .bulkLoad:
             options.durabilityOverride = .unsafeNoSync

@@ -36,6 +36,12 @@ struct LoadBench: AsyncParsableCommand {
     @Flag(help: "Import one engine at a time (clean import figures) instead of all at once (faster).")
     var isolatedImport = false
 
+    @Option(help: "Events per import commit, every engine (the import is not synced; the live phase's commits stay \(Runner.batchSize) events).")
+    var importBatch = Runner.defaultImportBatchSize
+
+    @Option(help: "Keep every imported store under this directory, and reuse one that an earlier run with the same users, seed, live hours and --import-batch left there (hours at 10M users); its import figures are the earlier run's, and the report says when it was made.")
+    var imports: String?
+
     @Flag(help: "Diagnosis only: leave every engine's live commits unsynced (LMDB MDB_NOSYNC, SQLite synchronous=OFF, RocksDB sync=false), to show how much of a durable commit is waiting for the disk. Not durable; the goals are not checked.")
     var unsafeNoSyncLive = false
     private var liveDurable: Bool { !self.unsafeNoSyncLive }
@@ -52,6 +58,9 @@ struct LoadBench: AsyncParsableCommand {
     @Flag(help: "After the trials, one more ConvoStore live phase with store.backup(to:) running in a loop; each copy is checked.")
     var backupDuringLive = false
 
+    @Flag(help: "With --imports: make the missing imports (one engine at a time) and stop, without live phases or a report.")
+    var importOnly = false
+
     @Option(help: .hidden) var child: ChildRole?
     @Option(help: .hidden) var childEngine: EngineName?
     @Option(help: .hidden) var childResult: String?
@@ -65,6 +74,7 @@ struct LoadBench: AsyncParsableCommand {
         guard (1...72).contains(self.liveHours) else { throw ValidationError("--live-hours: between 1 and 72") }
         if let trials = self.trials, !(1...20).contains(trials) { throw ValidationError("--trials: between 1 and 20") }
         guard self.serverStepSeconds >= 1 else { throw ValidationError("--server-step-seconds: at least 1") }
+        guard (1...1_000_000).contains(self.importBatch) else { throw ValidationError("--import-batch: between 1 and 1,000,000 events") }
         let userCounts = try self.users.split(separator: ",").map { text in
             guard let count = Int(text.replacingOccurrences(of: "_", with: "")), count >= 100 else {
                 throw ValidationError("--users: '\(text)' is not a user count (at least 100)")
@@ -82,6 +92,11 @@ struct LoadBench: AsyncParsableCommand {
             try await self.runChild(role)
             return
         }
+        if self.importOnly {
+            guard let imports = self.imports else { throw ValidationError("--import-only needs --imports DIR") }
+            for count in userCounts { try self.importOnly(users: count, engines: engines, into: imports) }
+            return
+        }
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let directory = self.out ?? ProcessInfo.processInfo.environment["BENCH_OUT"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "bench-results/" + startedAt.replacingOccurrences(of: ":", with: "")
@@ -93,7 +108,8 @@ struct LoadBench: AsyncParsableCommand {
         for count in userCounts {
             runs.append(try await self.measure(users: count, engines: engines, directory: directory))
             let report = Report(
-                seed: self.seed, liveHours: self.liveHours, concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable,
+                seed: self.seed, liveHours: self.liveHours, importEventsPerCommit: self.importBatch,
+                concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable,
                 startedAt: startedAt, wallSeconds: Clock.seconds(since: wallStart), runs: runs)
             // Written after every user count, so that a long run (hours at 10M users) cut short keeps
             // the counts it finished.
@@ -122,27 +138,50 @@ struct LoadBench: AsyncParsableCommand {
     private func measure(users: Int, engines: [EngineName], directory: String) async throws -> Report.Run {
         let progress = Progress(label: "loadbench \(Format.count(users)) users")
         let workloadFile = directory + "/workload-\(users).bin"
+        let workloadEvents: Int
         do {
             let start = Clock.now()
             let workload = Workload(users: users, seed: self.seed)
             try workload.save(to: workloadFile)
+            workloadEvents = workload.events.count
             progress.note("workload: \(Format.count(workload.events.count)) events, \(Format.count(workload.activeConversations)) conversations in \(Format.fixed(Clock.seconds(since: start), 1)) s")
         }
         defer { try? FileManager.default.removeItem(atPath: workloadFile) }
         let trials = self.trials ?? (users >= Self.threeTrialsFrom ? 3 : 1)
-        let imported = engines.reduce(into: [EngineName]()) { if !$0.contains($1.importedAs) { $0.append($1.importedAs) } }
+        let imported = Self.importedEngines(engines)
         let serverEngines = self.serverMode ? engines.filter { $0 == .convostore || $0 == .sqlite } : []
         let backupRun = self.backupDuringLive && engines.contains(.convostore)
-        // A copy per trial is needed only when an imported store serves more than one live phase.
-        let keepImports = trials > 1 || !serverEngines.isEmpty || backupRun || engines.count > imported.count
+        // A copy per trial is needed only when an imported store serves more than one live phase, or
+        // outlives the run (--imports).
+        let keepImports = trials > 1 || !serverEngines.isEmpty || backupRun || engines.count > imported.count || self.imports != nil
         func child(_ role: ChildRole, _ engine: EngineName, store: String, extra: [String] = []) -> EngineChild {
             EngineChild(
                 role: role, engine: engine, users: users, seed: self.seed, liveHours: self.liveHours, workloadFile: workloadFile,
-                store: store, resultPath: store + "-\(role.rawValue).json", extra: extra + (self.liveDurable ? [] : ["--unsafe-no-sync-live"]))
+                store: store, resultPath: store + "-\(role.rawValue).json",
+                extra: extra + ["--import-batch", String(self.importBatch)] + (self.liveDurable ? [] : ["--unsafe-no-sync-live"]))
         }
-        func importDirectory(_ engine: EngineName) -> String { directory + "/\(engine.importedAs.rawValue)-\(users)" }
+        let kept = self.imports.map {
+            KeptImports(directory: $0, users: users, seed: self.seed, liveHours: self.liveHours, eventsPerCommit: self.importBatch, workloadEvents: workloadEvents)
+        }
+        func importDirectory(_ engine: EngineName) -> String {
+            kept?.store(engine.importedAs) ?? directory + "/\(engine.importedAs.rawValue)-\(users)"
+        }
 
         var imports: [EngineName: ImportResult] = [:]
+        var toImport = imported
+        if let kept {
+            for engine in imported {
+                guard let result = try kept.reusable(engine) else { continue }
+                progress.note("\(engine.rawValue): reusing the import made at \(result.madeAt) in \(kept.store(engine))")
+                imports[engine] = result
+                toImport.removeAll { $0 == engine }
+            }
+        }
+        for engine in toImport { try kept?.forget(engine) }  // a record stays only beside a finished import
+        func finished(_ engine: EngineName, _ result: ImportResult) throws {
+            imports[engine] = result
+            try kept?.record(result, of: engine)
+        }
         var trialResults: [Report.Trial] = (0..<trials).map { Report.Trial(trial: $0 + 1, order: [], engines: [:]) }
         func live(_ engine: EngineName, trial: Int, inPlace: Bool) throws {
             let source = importDirectory(engine)
@@ -157,6 +196,10 @@ struct LoadBench: AsyncParsableCommand {
                 result.importSeconds = imported.importSeconds
                 result.importEventsPerS = imported.importEventsPerS
                 result.importCommit = imported.importCommit
+                if !toImport.contains(engine.importedAs) {
+                    result.importReusedFrom = importDirectory(engine)
+                    result.importMadeAt = imported.madeAt
+                }
             }
             trialResults[trial].engines[engine.rawValue] = result
             trialResults[trial].order.append(engine.rawValue)
@@ -166,17 +209,17 @@ struct LoadBench: AsyncParsableCommand {
             // One engine at a time from import to the end of its live phase: at 10M users each store
             // takes about 14 GiB, and two would not fit in the page cache together.
             for engine in imported {
-                imports[engine] = try child(.importing, engine, store: importDirectory(engine)).run()
+                try finished(engine, child(.importing, engine, store: importDirectory(engine)).run())
                 try live(engine, trial: 0, inPlace: true)
             }
         } else {
             if self.isolatedImport {
-                for engine in imported { imports[engine] = try child(.importing, engine, store: importDirectory(engine)).run() }
+                for engine in toImport { try finished(engine, child(.importing, engine, store: importDirectory(engine)).run()) }
             } else {
                 // Concurrent imports (each in its own process): their import figures share the machine.
-                let children = imported.map { child(.importing, $0, store: importDirectory($0)) }
+                let children = toImport.map { child(.importing, $0, store: importDirectory($0)) }
                 for c in children { try c.start() }
-                for (engine, c) in zip(imported, children) { imports[engine] = try c.wait() }
+                for (engine, c) in zip(toImport, children) { try finished(engine, c.wait()) }
             }
             for trial in 0..<trials {
                 let offset = trial % engines.count
@@ -202,8 +245,101 @@ struct LoadBench: AsyncParsableCommand {
             backupResult = try child(.live, .convostore, store: store, extra: ["--backup-during-live"]).run()
             try? FileManager.default.removeItem(atPath: store)
         }
-        for engine in imported { try? FileManager.default.removeItem(atPath: importDirectory(engine)) }
+        if kept == nil {
+            for engine in imported { try? FileManager.default.removeItem(atPath: importDirectory(engine)) }
+        }
         return try Report.Run(users: users, trials: trialResults, serverMode: serverResults.isEmpty ? nil : serverResults, backupDuringLive: backupResult)
+    }
+
+    /// The engines whose stores are imported (a variant such as `convostore_no_card` shares its base's).
+    private static func importedEngines(_ engines: [EngineName]) -> [EngineName] {
+        engines.reduce(into: []) { if !$0.contains($1.importedAs) { $0.append($1.importedAs) } }
+    }
+
+    /// `--import-only`: the imports `--imports` lacks at one user count, one engine at a time.
+    private func importOnly(users: Int, engines: [EngineName], into imports: String) throws {
+        let progress = Progress(label: "loadbench \(Format.count(users)) users")
+        try FileManager.default.createDirectory(atPath: imports, withIntermediateDirectories: true)
+        let workloadFile = imports + "/workload-\(users).bin"
+        let workload = Workload(users: users, seed: self.seed)
+        try workload.save(to: workloadFile)
+        defer { try? FileManager.default.removeItem(atPath: workloadFile) }
+        let kept = KeptImports(
+            directory: imports, users: users, seed: self.seed, liveHours: self.liveHours, eventsPerCommit: self.importBatch,
+            workloadEvents: workload.events.count)
+        for engine in Self.importedEngines(engines) {
+            if let result = try kept.reusable(engine) {
+                progress.note("\(engine.rawValue): kept import of \(result.madeAt) (\(Format.count(result.importEvents)) events in \(Format.fixed(result.importSeconds, 1)) s)")
+                continue
+            }
+            try kept.forget(engine)
+            let store = kept.store(engine)
+            let result: ImportResult = try EngineChild(
+                role: .importing, engine: engine, users: users, seed: self.seed, liveHours: self.liveHours, workloadFile: workloadFile,
+                store: store, resultPath: store + "-import.json", extra: ["--import-batch", String(self.importBatch)]
+            ).run()
+            try kept.record(result, of: engine)
+            progress.note("\(engine.rawValue): imported \(Format.count(result.importEvents)) events in \(Format.fixed(result.importSeconds, 1)) s "
+                + "(\(Format.count(Int(result.importEventsPerS))) events/s), kept in \(store)")
+        }
+    }
+
+    /// `--imports`: imported stores kept from one run to the next. Each is a directory named by its
+    /// engine, users, seed and live hours, beside a record of its import (`<name>.json`), written only
+    /// once the import has finished: a directory without its record is an import cut short, made again.
+    struct KeptImports {
+        let directory: String
+        let users: Int
+        let seed: UInt64
+        let liveHours: Int
+        let eventsPerCommit: Int
+        /// Every event of the run's workload, imported or live: a kept import from another workload is refused.
+        let workloadEvents: Int
+
+        func store(_ engine: EngineName) -> String {
+            self.directory + "/\(engine.rawValue)-\(self.users)-seed\(self.seed)-live\(self.liveHours)h"
+        }
+
+        private func recordPath(_ engine: EngineName) -> String { self.store(engine) + ".json" }
+
+        /// The finished import of `engine` kept here, if there is one made with this run's settings.
+        func reusable(_ engine: EngineName) throws -> ImportResult? {
+            let path = self.recordPath(engine)
+            guard FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: self.store(engine)) else { return nil }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let result: ImportResult
+            do {
+                result = try decoder.decode(ImportResult.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw ValidationError("--imports: \(path) is not an import record (\(error)); remove it and its store to import again")
+            }
+            guard result.workloadEvents == self.workloadEvents else {
+                throw ValidationError(
+                    "--imports: \(self.store(engine)) was imported from a workload of \(Format.count(result.workloadEvents)) events, "
+                        + "this run's has \(Format.count(self.workloadEvents)) (the workload's generator changed): remove it to import again")
+            }
+            guard result.eventsPerCommit == self.eventsPerCommit else {
+                throw ValidationError(
+                    "--imports: \(self.store(engine)) was imported with \(Format.count(result.eventsPerCommit)) events per commit, "
+                        + "not \(Format.count(self.eventsPerCommit)): pass --import-batch \(result.eventsPerCommit), or remove it to import again")
+            }
+            return result
+        }
+
+        /// Removes the record of `engine`'s import, before a new import into its directory.
+        func forget(_ engine: EngineName) throws {
+            if FileManager.default.fileExists(atPath: self.recordPath(engine)) { try FileManager.default.removeItem(atPath: self.recordPath(engine)) }
+        }
+
+        /// Records a finished import (its store is then reusable).
+        func record(_ result: ImportResult, of engine: EngineName) throws {
+            try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: self.recordPath(engine)), options: .atomic)
+        }
     }
 
     /// Copies a store's directory (`cp -a`: sparse files stay sparse).
@@ -234,7 +370,8 @@ struct LoadBench: AsyncParsableCommand {
         let start = Clock.now()
         let workload = try Workload(loading: workloadFile)
         progress.note("workload loaded in \(Format.fixed(Clock.seconds(since: start), 1)) s")
-        let runner = Runner(engineName: engine, workload: workload, liveHours: self.liveHours, directory: store, progress: progress)
+        var runner = Runner(engineName: engine, workload: workload, liveHours: self.liveHours, directory: store, progress: progress)
+        runner.importBatchSize = self.importBatch
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let data: Data
@@ -253,7 +390,7 @@ struct LoadBench: AsyncParsableCommand {
             guard let opened = try engine.open(directory: store, workload: workload, mode: .live(durable: self.liveDurable)) as? any GroupCommitEngine else {
                 throw ValidationError("\(engine.rawValue) has no server mode")
             }
-            (opened as? SQLiteEngine)?.startGroupCommit(maxEventsPerCommit: Runner.importBatchSize)
+            (opened as? SQLiteEngine)?.startGroupCommit(maxEventsPerCommit: Runner.groupCommitLimit)
             let result = try await ServerMode.run(
                 engine: opened, name: engine, users: workload.users, events: workload.events[runner.liveStart...],
                 stepSeconds: self.serverStepSeconds, progress: progress)

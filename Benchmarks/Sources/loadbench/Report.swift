@@ -9,6 +9,8 @@ struct Report: Codable {
     var liveHours: Int
     /// Trials per engine at the first user count (`trials` holds their figures).
     var trialCount: Int
+    /// Events per import commit (`--import-batch`).
+    var importEventsPerCommit: Int
     /// Whether the engines imported at the same time (their import figures then share the machine).
     var concurrentImport: Bool
     /// Whether live commits were synced; false only for `--unsafe-no-sync-live`, and then no goal is checked.
@@ -100,12 +102,13 @@ struct Report: Codable {
         }
     }
 
-    init(seed: UInt64, liveHours: Int, concurrentImport: Bool, liveDurable: Bool, startedAt: String, wallSeconds: Double, runs: [Run]) {
+    init(seed: UInt64, liveHours: Int, importEventsPerCommit: Int, concurrentImport: Bool, liveDurable: Bool, startedAt: String, wallSeconds: Double, runs: [Run]) {
         let first = runs[0]
         self.users = first.users
         self.seed = seed
         self.liveHours = liveHours
         self.trialCount = first.trials.count
+        self.importEventsPerCommit = importEventsPerCommit
         self.concurrentImport = concurrentImport
         self.liveDurable = liveDurable
         self.startedAt = startedAt
@@ -307,7 +310,7 @@ enum ReportWriter {
         if report.concurrentImport {
             row("import events/s (all engines at once)", { Format.count(Int($0.importEventsPerS)) })
         } else {
-            row("import events/s (no sync, \(Format.count(Runner.importBatchSize))/commit)", { Format.count(Int($0.importEventsPerS)) })
+            row("import events/s (no sync, \(Format.count(report.importEventsPerCommit))/commit)", { Format.count(Int($0.importEventsPerS)) })
         }
         row("import events, s", { "\(Format.count($0.importEvents)), \(Format.fixed($0.importSeconds, 1))" })
         latency("import commit", \.importCommit, ranged: false)  // one import per engine
@@ -375,6 +378,14 @@ enum ReportWriter {
             lines.append("")
             lines.append("Live phase shorter than \(Format.fixed(Runner.minimumWriteSeconds, 0)) s of commits in some trial (a smoke run, not figures to quote; "
                 + "raise --live-hours): " + short.map { "\($0.rawValue) \(Format.fixed(run.engines[$0.rawValue]!.writeSeconds, 1)) s" }.joined(separator: ", "))
+        }
+        let reused = Self.engines(run).compactMap { engine in
+            run.engines[engine.rawValue].flatMap { result in result.importReusedFrom.map { (engine, $0, result.importMadeAt ?? "?") } }
+        }
+        if !reused.isEmpty {
+            lines.append("")
+            lines.append("Imports kept by an earlier run (--imports) and reused; their import figures are that run's:")
+            for (engine, store, madeAt) in reused { lines.append("- \(engine.rawValue): \(store), import finished \(madeAt)") }
         }
         if let with = run.engines[EngineName.convostore.rawValue], let without = run.engines[EngineName.convostoreNoCard.rawValue] {
             lines.append("")

@@ -7,6 +7,12 @@ struct ImportResult: Codable, Sendable {
     var importSeconds: Double
     var importEventsPerS: Double
     var importCommit: LatencySummary
+    /// Events per import commit (`--import-batch`).
+    var eventsPerCommit: Int
+    /// Every event of the workload (imported and live), to tell a kept import's workload.
+    var workloadEvents: Int
+    /// When the import finished (ISO 8601).
+    var madeAt: String
 }
 
 /// The figures of one engine at one user count, in one trial.
@@ -18,11 +24,15 @@ struct EngineResult: Codable, Sendable {
     var messages: Int
 
     // Import phase (once per engine, before the trials): the stream up to the live phase, in
-    // commits of ``Runner/importBatchSize`` events, not synced.
+    // commits of `--import-batch` events, not synced.
     var importEvents: Int
     var importSeconds: Double
     var importEventsPerS: Double
     var importCommit: LatencySummary
+    /// Where the import was kept and reused from (`--imports`), and when it was made; nil when this
+    /// run made it.
+    var importReusedFrom: String?
+    var importMadeAt: String?
 
     // Live phase: the last simulated hours, durable commits of ``Runner/batchSize`` events, while one
     // reader thread runs send checks, and the scans of every simulated minute.
@@ -93,8 +103,11 @@ struct BackupFigures: Codable, Sendable {
 struct Runner {
     /// Events per commit in the live phase (every engine).
     static let batchSize = 1000
-    /// Events per commit in the import phase (every engine).
-    static let importBatchSize = 10_000
+    /// Events per commit in the import phase (every engine), unless `--import-batch` says otherwise.
+    static let defaultImportBatchSize = 100_000
+    /// The most events ConvoStore's group commit (and SQLite's, in the server mode) puts in one commit.
+    /// A single `submit` of more (an import batch) is still one commit.
+    static let groupCommitLimit = 10_000
     static let minute: Int64 = 60_000
     static let probeEntries = 1000
     /// Simulated hours replayed live by default: at 1M users, about 500,000 events (41,667 an hour),
@@ -110,6 +123,8 @@ struct Runner {
     let workload: Workload
     /// The live phase covers the last `liveHours` simulated hours.
     let liveHours: Int
+    /// Events per import commit.
+    var importBatchSize = Runner.defaultImportBatchSize
     let directory: String
     let progress: Progress
 
@@ -128,7 +143,7 @@ struct Runner {
         let importStart = Clock.now()
         var done = 0
         while done < liveStart {
-            let batch = events[done..<min(done + Self.importBatchSize, liveStart)]
+            let batch = events[done..<min(done + self.importBatchSize, liveStart)]
             try await importCommits.time { try await engine.apply(batch) }
             done = batch.endIndex
             self.progress.update("import", done: done, of: liveStart, simulatedNow: batch.last!.at)
@@ -137,7 +152,8 @@ struct Runner {
         let importSeconds = Clock.seconds(since: importStart)
         return ImportResult(
             importEvents: liveStart, importSeconds: importSeconds, importEventsPerS: Double(liveStart) / importSeconds,
-            importCommit: importCommits.summary)
+            importCommit: importCommits.summary, eventsPerCommit: self.importBatchSize, workloadEvents: events.count,
+            madeAt: ISO8601DateFormatter().string(from: Date()))
     }
 
     /// The live phase on the store an import left in `directory`, then the query phase.
