@@ -1,10 +1,11 @@
 import ConvoStore
 import Foundation
+import LMDB
 import TestSupport
 import Testing
 
-// R9 through the public API: purge, the horizon, erasure, compaction, backup and the upgrade of a
-// format-2 store (docs/lifecycle.md).
+// R9 through the public API: purge, the horizon, erasure, compaction, backup, the upgrade of a
+// format-2 store and the opening of a format-3 one (docs/lifecycle.md).
 
 private func time(of event: Event) -> Int64 {
     switch event {
@@ -224,7 +225,7 @@ private final class Clock: @unchecked Sendable {
             _ = try store.record([inbound("a", t0)])
             #expect(throws: ConvoStoreError.self) { try ConvoStore.compact(at: dir + "/store") }  // open in this process
             try FileManager.default.createDirectory(atPath: dir + "/full", withIntermediateDirectories: false)
-            FileManager.default.createFile(atPath: dir + "/full/x", contents: Data([1]))
+            _ = FileManager.default.createFile(atPath: dir + "/full/x", contents: Data([1]))
             #expect(throws: ConvoStoreError.self) { try store.backup(to: dir + "/full") }
         }
     }
@@ -320,6 +321,71 @@ private final class Clock: @unchecked Sendable {
             let store = try ConvoStore.open(at: path)
             defer { store.close() }
             try expectHealthy(store)
+        }
+    }
+
+    /// A store of format 3, made by the release before format 4 (Fixtures/format3, from the format-2
+    /// fixture's dump): it opens as it is, with no upgrade, and is marked format 4 (a format-3 build
+    /// would refuse the field format 4 adds). Its records with controls do not know their latest
+    /// control's time; check() accepts that, every command answers as a store made now from the same
+    /// dump, and a late control recorded into both keeps the send checks around it equal.
+    @Test func aFormat3StoreOpensAsItIsAndKeepsEveryAnswer() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        func format(_ path: String) throws -> UInt32 {
+            let environment = try Environment.open(path: path, options: EnvironmentOptions())
+            let meta = try environment.openDatabase("meta", flags: [])
+            return try environment.read { txn in
+                guard let raw = try txn.get(meta, key: Array("format".utf8)), raw.count == 4 else { return 0 }
+                return BigEndian.read(UInt32.self, from: raw)
+            }
+        }
+        try withTemporaryDirectory { dir in
+            let path = dir + "/store", fresh = dir + "/fresh"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            try FileManager.default.copyItem(atPath: fixtures.path + "/format3/store/data.mdb", toPath: path + "/data.mdb")
+            let dump = fixtures.path + "/format2/dump.jsonl"
+            #expect(try convostore(["import", "--db", fresh, dump]).status == 0)
+            #expect(try format(path) == 3)
+
+            do {
+                let store = try ConvoStore.open(at: path)
+                defer { store.close() }
+                try expectHealthy(store)
+            }
+            #expect(try format(path) == 4)
+            #expect(try ConvoStore.upgrade(at: path).alreadyDone)
+
+            let expected = try String(contentsOf: fixtures.appendingPathComponent("format2/expected.jsonl"), encoding: .utf8)
+                .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            #expect(expected.count > 50)
+            for case let args as [String] in expected.map({ $0["args"] }) {
+                func answer(_ db: String) throws -> ProcessResult { try convostore([args[0], "--db", db] + args.dropFirst()) }
+                let opened = try answer(path), current = try answer(fresh)
+                #expect(opened.status == current.status && opened.stdout == current.stdout, "\(args): the format-3 store and a fresh one differ")
+            }
+
+            // A conversation with controls; a late control, before its latest, goes into both stores.
+            let controls = try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n").compactMap { line -> (String, String, Int64)? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["type"] as? String == "control",
+                      let business = object["business"] as? String, let customer = object["customer"] as? String, let at = object["at"] as? Int64
+                else { return nil }
+                return (business, customer, at)
+            }
+            let (business, customer, _) = try #require(controls.first)
+            let latest = controls.filter { $0.0 == business && $0.1 == customer }.map(\.2).max()!
+            let late = Control(business: business, customer: customer, actor: .customer, action: .block, at: latest - 1)
+            let times = [latest - 2, latest - 1, latest, latest + 1, latest + 86_400_000]
+            var answers: [[String]] = []
+            for db in [path, fresh] {
+                let store = try ConvoStore.open(at: db)
+                defer { store.close() }
+                let before = try times.map { "\(try store.checkSend(business: business, customer: customer, at: $0))" }
+                #expect(try store.record([.control(late)]) == [.recorded])
+                answers.append(before + (try times.map { "\(try store.checkSend(business: business, customer: customer, at: $0))" }))
+                try expectHealthy(store)
+            }
+            #expect(answers[0] == answers[1], "send checks around a late control: format-3 store \(answers[0]), fresh \(answers[1])")
+            #expect(answers[1][1] != answers[1][6], "the late control changes the send check at its time")
         }
     }
 }

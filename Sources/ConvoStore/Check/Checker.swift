@@ -92,8 +92,11 @@ struct Checker {
         let messages = try self.reader.messages(of: record.id)
         let kept = try self.reader.controlsInRecordingOrder(of: record.id)
         let controls = try self.reader.controls(of: record)
-        let derived = Self.derive(id: record.id, messages: messages, controls: controls, keptControls: kept.map(\.control),
+        var derived = Self.derive(id: record.id, messages: messages, controls: controls, keptControls: kept.map(\.control),
                                   purged: record.purged, settings: self.settings)
+        // A record last written by format 3 does not know its latest control's time; its readers
+        // then read the controls. A time it does hold must be the history's.
+        if record.lastControlAt == nil { derived.lastControlAt = nil }
         if derived != record { self.problem("\(label): stored state \(record) differs from its history \(derived)") }
         if try self.txn.get(self.db.customers, key: Keys.customer(key.customer, business: key.business)).map(ConversationReader.id) != record.id {
             self.problem("\(label): customers does not list the conversation")
@@ -315,7 +318,10 @@ struct Checker {
             if let start = purged?.freeWindowStart { candidates.append(start) }
             derived.freeWindowStart = candidates.filter { $0 >= entry && $0 < entry + settings.freeEntryReplyMillis }.min()
         }
-        if !controls.isEmpty { derived.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls) }
+        if !controls.isEmpty {
+            derived.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls)
+            derived.lastControlAt = controls.map(\.at).max()
+        }
         derived.oldest = (messages.map(\.key.at) + keptControls.map(\.at)).min()
         return derived
     }

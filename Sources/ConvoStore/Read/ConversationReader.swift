@@ -293,12 +293,22 @@ struct ConversationReader {
         c.flags.contains(.hasControls) ? try self.controls(of: c) : nil
     }
 
+    /// R5's state at `t`: none without controls; the record's own `flags` when no control is later
+    /// than `t` (read from the record alone: the common case of a send check); else from the
+    /// controls, `loaded` by the caller or read now.
+    func controlFlags(of c: ConversationRecord, at t: Int64, loaded: [RecordedControl]?) throws -> ConversationFlags {
+        guard c.flags.contains(.hasControls) else { return [] }
+        if let last = c.lastControlAt, last <= t { return c.flags.subtracting(.hasControls) }
+        return Self.flags(of: try loaded ?? self.controls(of: c), at: t)
+    }
+
     // MARK: R4 at a time
 
     /// R4's facts for an outbound message at `t`. `freeWindowStart` may be a prospective one
-    /// (a live send that would itself open the free window).
+    /// (a live send that would itself open the free window). `controls`: the conversation's, if the
+    /// caller has them loaded (they are read only if R5 at `t` needs them).
     func sendContext(_ conversation: ConversationRecord, at t: Int64, controls: [RecordedControl]?, freeWindowStart: Int64?) throws -> SendContext {
-        let flags = controls.map { Self.flags(of: $0, at: t) } ?? []
+        let flags = try self.controlFlags(of: conversation, at: t, loaded: controls)
         let lastIn = try self.latestInbound(of: conversation, atOrBefore: t)
         let windowOpen = lastIn.map { t < $0 + self.settings.windowMillis } ?? false
         let customerWrote = conversation.firstIn.map { $0 <= t } ?? false
@@ -326,7 +336,7 @@ struct ConversationReader {
             return SendRules.classify(isTemplate: isTemplate, category: category, context: context)
         }
         let context = try self.sendContext(
-            c, at: t, controls: try self.controlsIfAny(c), freeWindowStart: self.prospectiveFreeWindowStart(c, sendingAt: t))
+            c, at: t, controls: nil, freeWindowStart: self.prospectiveFreeWindowStart(c, sendingAt: t))
         return SendRules.classify(isTemplate: isTemplate, category: category, context: context)
     }
 

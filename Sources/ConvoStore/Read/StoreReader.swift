@@ -23,7 +23,7 @@ public struct StoreReader {
             return nil
         }
         let sla = try self.reader.replySLA(business: b)
-        let context = try self.reader.sendContext(c, at: at, controls: try self.reader.controlsIfAny(c), freeWindowStart: c.freeWindowStart)
+        let context = try self.reader.sendContext(c, at: at, controls: nil, freeWindowStart: c.freeWindowStart)
         return ConversationState(
             business: business, customer: customer,
             windowExpiresAt: c.windowExpiresAt(self.settings),

@@ -27,13 +27,17 @@ struct ConversationRecord: Equatable {
     var oldest: Int64?
     /// What is kept of history purged before the horizon (R9), if any was.
     var purged: PurgedHistory?
+    /// The time of the latest control, purged ones included, when `flags` has ``ConversationFlags/hasControls``:
+    /// at or after it, R5's state is `flags`, and the controls need not be read (the send check's
+    /// common case). Nil in a record written before store format 4: then they are read.
+    var lastControlAt: Int64?
 
     init(id: UInt32) { self.id = id }
 
     func windowExpiresAt(_ settings: StoreSettings) -> Int64? { self.lastIn.map { $0 + settings.windowMillis } }
 
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 74 + (self.purged == nil ? 0 : PurgedHistory.encodedCount))
+        var w = ByteWriter(capacity: 82 + (self.purged == nil ? 0 : PurgedHistory.encodedCount))
         w.u32(self.id)
         w.optionalTime(self.firstIn)
         w.optionalTime(self.lastIn)
@@ -51,6 +55,7 @@ struct ConversationRecord: Equatable {
         } else {
             w.u8(0)
         }
+        if let last = self.lastControlAt { w.time(last) }  // format 4; only records with controls carry it
         w.seal()
         return w.bytes
     }
@@ -73,6 +78,7 @@ struct ConversationRecord: Equatable {
         case 1: self.purged = try PurgedHistory(decoding: &r)
         case let tag: throw .corruptRecord(database: "conversations", detail: "unknown summary tag \(tag)")
         }
+        self.lastControlAt = r.isAtEnd ? nil : try r.time()
         try r.expectEnd()
     }
 }

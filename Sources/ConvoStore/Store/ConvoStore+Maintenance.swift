@@ -122,13 +122,18 @@ extension ConvoStore {
         do {
             let old = try Environment.open(path: path)
             let (format, settings) = try Format2.formatAndSettings(old)
-            if format == Self.formatVersion {
+            if format == Self.formatVersion || format == Self.compatibleFormat {
+                if format == Self.compatibleFormat {
+                    // Format 4 only adds a field format 3's records lack: marking the store is the upgrade.
+                    let meta = try old.openDatabase("meta", flags: [])
+                    try old.write { txn in try txn.put(meta, key: Array("format".utf8), value: BigEndian.bytes(Self.formatVersion)) }
+                }
                 summary.alreadyDone = true
                 summary.bytesAfter = summary.bytesBefore
                 return summary
             }
             guard format == 2 else {
-                throw ConvoStoreError.incompatibleStore("\(path) has store format \(format): this build upgrades format 2 only")
+                throw ConvoStoreError.incompatibleStore("\(path) has store format \(format): this build upgrades formats 2 and 3 only")
             }
             var options = StoreOptions()
             options.durabilityOverride = .unsafeNoSync  // synced once, at the end

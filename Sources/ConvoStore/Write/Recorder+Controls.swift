@@ -30,6 +30,7 @@ extension Recorder {
         c.flags.insert(.hasControls)
         let controls = try self.reader.controls(of: c)
         c.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls)
+        c.lastControlAt = controls.map(\.at).max()
         var range = ReclassifyRange()
         range.add(control.at, .max)
         try self.reclassify(c, key: key, range: range, controls: controls)

@@ -104,7 +104,7 @@ extension Recorder {
             }
             freeStart = self.reader.prospectiveFreeWindowStart(c, sendingAt: t)
         }
-        let context = try self.reader.sendContext(c, at: t, controls: try self.reader.controlsIfAny(c), freeWindowStart: freeStart)
+        let context = try self.reader.sendContext(c, at: t, controls: nil, freeWindowStart: freeStart)
         let outcome = SendRules.classify(isTemplate: message.isTemplate, category: message.category, context: context)
         if freeStart != c.freeWindowStart, let freeStart {
             // This send opens the free window earlier: later sends may become free, and the
