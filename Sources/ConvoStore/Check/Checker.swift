@@ -318,10 +318,7 @@ struct Checker {
             if let start = purged?.freeWindowStart { candidates.append(start) }
             derived.freeWindowStart = candidates.filter { $0 >= entry && $0 < entry + settings.freeEntryReplyMillis }.min()
         }
-        if !controls.isEmpty {
-            derived.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls)
-            derived.lastControlAt = controls.map(\.at).max()
-        }
+        if !controls.isEmpty { derived.summarize(controls: controls) }
         derived.oldest = (messages.map(\.key.at) + keptControls.map(\.at)).min()
         return derived
     }

@@ -36,6 +36,12 @@ struct ConversationRecord: Equatable {
 
     func windowExpiresAt(_ settings: StoreSettings) -> Int64? { self.lastIn.map { $0 + settings.windowMillis } }
 
+    /// Takes the state after all of `controls` (not empty; purged ones included) and the time of the latest.
+    mutating func summarize(controls: [RecordedControl]) {
+        self.flags = ConversationReader.flags(of: controls, at: nil).union(.hasControls)
+        self.lastControlAt = controls.map(\.at).max()
+    }
+
     func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 82 + (self.purged == nil ? 0 : PurgedHistory.encodedCount))
         w.u32(self.id)
