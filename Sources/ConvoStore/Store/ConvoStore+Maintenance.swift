@@ -126,7 +126,7 @@ extension ConvoStore {
                 if format == Self.compatibleFormat {
                     // Format 4 only adds a field format 3's records lack: marking the store is the upgrade.
                     let meta = try old.openDatabase("meta", flags: [])
-                    try old.write { txn in try txn.put(meta, key: Array("format".utf8), value: BigEndian.bytes(Self.formatVersion)) }
+                    try old.write { txn in try txn.put(meta, key: Self.formatKey, value: BigEndian.bytes(Self.formatVersion)) }
                 }
                 summary.alreadyDone = true
                 summary.bytesAfter = summary.bytesBefore

@@ -65,7 +65,7 @@ public final class ConvoStore: Sendable {
     static let formatVersion: UInt32 = 4
     /// The previous format that opens without an upgrade (marked ``formatVersion`` at its first open).
     static let compatibleFormat: UInt32 = 3
-    private static let formatKey = Array("format".utf8)
+    static let formatKey = Array("format".utf8)
     private static let settingsKey = Array("settings".utf8)
 
     /// Opens the store at `path`, creating it (with `settings`, or the defaults) if it does not exist.

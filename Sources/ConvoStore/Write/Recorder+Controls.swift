@@ -27,7 +27,6 @@ extension Recorder {
         try self.txn.put(
             self.db.controls, key: Keys.control(conversation: c.id, group: group, at: control.at, seq: self.takeSeq()),
             value: [control.action.rawValue])
-        c.flags.insert(.hasControls)
         let controls = try self.reader.controls(of: c)
         c.summarize(controls: controls)
         var range = ReclassifyRange()

@@ -68,8 +68,7 @@ extension Recorder {
         let messages = try self.reader.messages(of: c.id)
         let kept = try self.reader.controlsInRecordingOrder(of: c.id).map(\.control)
         let controls = try self.reader.controls(of: c)
-        var derived = Checker.derive(id: c.id, messages: messages, controls: controls, keptControls: kept, purged: purged, settings: self.settings)
-        if !controls.isEmpty { derived.flags.insert(.hasControls) }
+        let derived = Checker.derive(id: c.id, messages: messages, controls: controls, keptControls: kept, purged: purged, settings: self.settings)
         var all = ReclassifyRange()
         all.add(0, .max)
         try self.reclassify(derived, key: key, range: all)
