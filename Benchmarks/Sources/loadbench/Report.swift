@@ -444,10 +444,12 @@ enum ReportWriter {
                 for name in server.keys.sorted() {
                     out += "\n\(name), server mode:\n\n"
                     var rows = [["offered events/s", "achieved", "ack p50/p99/p999", "commits", "requests/commit mean, p50, p99, max", "holds"]]
-                    for step in server[name]!.steps {
+                    let result = server[name]!
+                    for (step, warmup) in (result.warmup.map { [($0, true)] } ?? []) + result.steps.map({ ($0, false) }) {
                         rows.append([
                             Format.count(step.offeredPerS), Format.count(Int(step.achievedPerS)), Format.latency(step.ack), Format.count(step.commits),
-                            "\(Format.fixed(step.batchMean, 1)), \(step.batchP50), \(step.batchP99), \(step.batchMax)", step.held ? "yes" : "**no**",
+                            "\(Format.fixed(step.batchMean, 1)), \(step.batchP50), \(step.batchP99), \(step.batchMax)",
+                            warmup ? "warm-up, not counted" : step.held ? "yes" : "**no**",
                         ])
                     }
                     out += Self.markdownTable(rows)
