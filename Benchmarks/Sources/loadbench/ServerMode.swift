@@ -30,9 +30,7 @@ enum ServerMode {
         let warmupCount = min(Int(Double(Self.rates[0]) * stepSeconds), events.count)
         let warmup = try await Self.step(engine: engine, events: events[next..<(next + warmupCount)], rate: Self.rates[0])
         next += warmupCount
-        progress.note(
-            "server mode: warm-up at \(Format.count(Self.rates[0]))/s (not counted), ack p50/p99 "
-                + "\(Format.fixed(warmup.ack.p50Us / 1000, 1))/\(Format.fixed(warmup.ack.p99Us / 1000, 1)) ms, batch max \(warmup.batchMax)")
+        progress.note(Self.describe(warmup, warmup: true))
         for rate in Self.rates {
             let count = min(Int(Double(rate) * stepSeconds), events.endIndex - next)
             guard count >= rate else {
@@ -41,10 +39,7 @@ enum ServerMode {
             }
             let step = try await Self.step(engine: engine, events: events[next..<(next + count)], rate: rate)
             next += count
-            progress.note(
-                "server mode: offered \(Format.count(rate))/s, achieved \(Format.count(Int(step.achievedPerS)))/s, "
-                    + "ack p50/p99 \(Format.fixed(step.ack.p50Us / 1000, 1))/\(Format.fixed(step.ack.p99Us / 1000, 1)) ms, "
-                    + "batch mean \(Format.fixed(step.batchMean, 1)) max \(step.batchMax)\(step.held ? "" : ": does not hold")")
+            progress.note(Self.describe(step, warmup: false))
             steps.append(step)
             if !step.held {
                 stopped = "\(Format.count(rate)) events/s did not hold"
@@ -92,6 +87,14 @@ enum ServerMode {
             commits: batches.count, batchMean: batches.isEmpty ? 0 : Double(batches.reduce(0, +)) / Double(batches.count),
             batchP50: Self.percentile(batches, 0.5), batchP99: Self.percentile(batches, 0.99), batchMax: batches.last ?? 0,
             held: ack.p99Us <= Self.p99LimitMs * 1000 && achieved >= 0.95 * Double(rate))
+    }
+
+    /// One step's progress line.
+    private static func describe(_ step: ServerModeStep, warmup: Bool) -> String {
+        "server mode: offered \(Format.count(step.offeredPerS))/s\(warmup ? " (warm-up, not counted)" : ""), "
+            + "achieved \(Format.count(Int(step.achievedPerS)))/s, "
+            + "ack p50/p99 \(Format.fixed(step.ack.p50Us / 1000, 1))/\(Format.fixed(step.ack.p99Us / 1000, 1)) ms, "
+            + "batch mean \(Format.fixed(step.batchMean, 1)) max \(step.batchMax)\(warmup || step.held ? "" : ": does not hold")"
     }
 
     private static func percentile(_ sorted: [Int], _ p: Double) -> Int {
