@@ -45,6 +45,21 @@ public struct PutFlags: OptionSet, Sendable, Hashable {
     public static let appendDuplicate = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
 }
 
+/// LMDB's free-page list (``ReadTransaction/freePageList()``).
+public struct FreePageList: Sendable, Equatable {
+    /// Its records: one per commit whose freed pages are not all reused yet (LMDB may split one).
+    public var records: Int
+    /// The pages on it, free for later commits.
+    public var pages: Int
+    /// The bytes of the list's own pages.
+    public var bytes: Int
+    /// The environment's page size.
+    public var pageSize: Int
+
+    /// The bytes of the free pages.
+    public var freeBytes: Int { self.pages * self.pageSize }
+}
+
 /// Counts from `mdb_stat`.
 public struct DatabaseStatistics: Sendable, Equatable {
     /// Key/value pairs (for DUPSORT, every value counts).

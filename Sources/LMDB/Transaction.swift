@@ -100,6 +100,27 @@ public class ReadTransaction {
             leafPages: stat.ms_leaf_pages, overflowPages: stat.ms_overflow_pages, pageSize: Int(stat.ms_psize))
     }
 
+    /// LMDB's free-page list in this snapshot: the pages that old commits freed and later commits
+    /// reuse. LMDB 0.9 writes back, in the commit that reuses them, the part of the list it read, so
+    /// a long list (a large commit's freed pages) costs commits until it is used up; a compacting
+    /// copy (``Environment/copy(toDescriptor:compact:)``) leaves it empty.
+    ///
+    /// Walks the list's records (`FREE_DBI`), reading the count at the head of each.
+    public final func freePageList() throws -> FreePageList {
+        let freePages = Database(handle: 0, name: "(free pages)", flags: [])  // FREE_DBI
+        let stat = try self.statistics(freePages)
+        var list = FreePageList(records: 0, pages: 0, bytes: stat.bytes, pageSize: stat.pageSize)
+        let cursor = try self.cursor(freePages)
+        var record = try cursor.first()
+        while let (_, ids) = record {
+            // An MDB_IDL: the count, then the page numbers, each a size_t.
+            list.records += 1
+            list.pages += Int(ids.loadUnaligned(as: UInt.self))
+            record = try cursor.next()
+        }
+        return list
+    }
+
     /// The id of this transaction's snapshot.
     ///
     /// The corresponding C function is `mdb_txn_id`.

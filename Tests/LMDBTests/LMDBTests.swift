@@ -69,6 +69,33 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
     }
 }
 
+@Suite struct FreePages {
+    /// Pages a commit frees go on the free-page list, which counts them; a compacting copy has none.
+    @Test func theFreePageListCountsFreedPagesAndACompactingCopyHasNone() throws {
+        try withTemporaryDirectory { dir in
+            let env = try openEnvironment(dir + "/a")
+            let db = try env.openDatabase("things")
+            try env.write { txn throws in
+                for n in 0..<2000 { try txn.put(db, key: key32(UInt32(n)), value: [UInt8](repeating: 7, count: 1000)) }
+            }
+            try env.write { txn throws in
+                for n in 0..<2000 { #expect(try txn.delete(db, key: key32(UInt32(n)))) }
+            }
+            let list = try env.read { try $0.freePageList() }
+            // 2,000 values of 1,000 bytes took about 500 leaf pages; deleting them all frees each.
+            #expect(list.pages >= 400 && list.records >= 1 && list.bytes >= list.pageSize)
+            #expect(list.freeBytes == list.pages * list.pageSize)
+            try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: false)
+            let file = open(dir + "/b/data.mdb", O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            try env.copy(toDescriptor: file, compact: true)
+            close(file)
+            let copy = try openEnvironment(dir + "/b")
+            let compacted = try copy.read { try $0.freePageList() }
+            #expect(compacted.records == 0 && compacted.pages == 0 && compacted.bytes == 0)
+        }
+    }
+}
+
 @Suite struct Ordering {
     @Test func bigEndianKeysSortNumerically() throws {
         try withTemporaryDirectory { dir in
