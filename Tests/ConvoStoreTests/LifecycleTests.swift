@@ -201,6 +201,9 @@ private final class Clock: @unchecked Sendable {
                 #expect(!export.contains(secret) && !export.contains("GB.12345") && !export.contains(body))
                 #expect(throws: ConvoStoreError.unknownCustomer(secret)) { try store.erase(customer: secret) }
                 try expectHealthy(store)
+                // The erased pages are on LMDB's free-page list, which the statistics show.
+                let statistics = try store.statistics()
+                #expect(statistics.freeBytes >= 16 * 4096 && statistics.freeListBytes > 0 && statistics.freeBytes < statistics.usedBytes)
             }
             try ConvoStore.compact(at: path)
             for file in ["data.mdb", "lock.mdb"] {
@@ -211,6 +214,7 @@ private final class Clock: @unchecked Sendable {
             }
             let store = try ConvoStore.open(at: path)
             defer { store.close() }
+            #expect(try store.statistics().freeBytes == 0)  // a compacted file has no free page
             #expect(try store.billing(business: "b") == billingBefore)
             _ = try store.record([inbound("again", t0 + day, business: "b", customer: secret)])
             #expect(try store.conversation(business: "b", customer: secret, at: t0 + day)?.messagesIn == 1)

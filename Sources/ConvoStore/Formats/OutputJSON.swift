@@ -107,6 +107,8 @@ package enum OutputJSON {
             o.field("conversations", s.conversations)
             o.field("messages", s.messages)
             o.field("used_bytes", s.usedBytes)
+            o.field("free_bytes", s.freeBytes)
+            o.field("free_list_bytes", s.freeListBytes)
             o.field("map_size", s.mapSize)
             o.objectField("entries") { e in
                 for name in s.entries.keys.sorted() { e.field(name, s.entries[name]!) }

@@ -10,6 +10,11 @@ public struct StoreStatistics: Sendable, Hashable {
     public var mapSize: Int
     /// Bytes of the data file in use.
     public var usedBytes: Int
+    /// Bytes of the used part that are free (LMDB's free-page list), for later commits to reuse.
+    public var freeBytes: Int
+    /// Bytes of the free-page list itself: the most a small commit may write on top of its own pages
+    /// while it reuses the list (``ConvoStore/open(at:settings:options:)`` warns when it is long).
+    public var freeListBytes: Int
     /// The store's settings.
     public var settings: StoreSettings
     /// How long the store keeps history (R9); nil: everything.
@@ -26,6 +31,7 @@ extension ConvoStore {
     public func statistics() throws -> StoreStatistics {
         let info = try self.environment.info()
         return try self.read { store in
+            let free = try store.txn.freePageList()
             var entries: [String: Int] = [:]
             var bytes: [String: Int] = [:]
             for database in store.db.all {
@@ -35,7 +41,7 @@ extension ConvoStore {
             }
             return StoreStatistics(
                 entries: entries, bytes: bytes, mapSize: info.mapSize, usedBytes: (info.lastPageNumber + 1) * info.pageSize,
-                settings: self.settings, retentionMillis: try store.reader.retention())
+                freeBytes: free.freeBytes, freeListBytes: free.bytes, settings: self.settings, retentionMillis: try store.reader.retention())
         }
     }
 }

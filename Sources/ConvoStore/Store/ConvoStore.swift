@@ -89,7 +89,30 @@ public final class ConvoStore: Sendable {
         if options.continuousRetention, let retention = try store.retention() {
             store.writer.keepOnly(retention, clock: options.clock, of: store)
         }
+        store.warnOfLongFreeList()
         return store
+    }
+
+    /// The free-page list's size from which opening warns: 1 MiB of page numbers, 131,072 free pages.
+    /// At 1,000,000 users, an import in commits of 100,000 events leaves 2.6 MiB, `convostore import`
+    /// (5,000 lines a commit) 348 KiB, and commits of 1,000 events on a compacted store keep it small.
+    static let longFreeListBytes = 1 << 20
+
+    /// Warns when LMDB's free-page list is long. A commit that reuses free pages writes back the part
+    /// of the list it read, and LMDB 0.9 reads all of a fragmented list when it needs a run of pages
+    /// for the list itself: after a large import, a commit of one event writes megabytes and may take
+    /// tens of milliseconds, until commits have reused the list (docs/performance.md, "The free-page
+    /// list an import leaves"). A compaction empties it; the same long list also makes large commits write in longer
+    /// runs, so compacting is the choice of a store whose commits are small.
+    private func warnOfLongFreeList() {
+        guard let list = try? self.environment.read({ try $0.freePageList() }), list.bytes >= Self.longFreeListBytes else { return }
+        self.logger.warning(
+            """
+            \(Display.safe(self.path)): LMDB's free-page list is \(list.bytes >> 10) KiB (\(list.pages) free pages, \(list.freeBytes >> 20) MiB, \
+            in \(list.records) records), as large commits (an import, a purge) leave it. Until commits have reused those pages, a commit of a \
+            few events may write the list again and take tens of milliseconds. `convostore compact` (ConvoStore.compact(at:)), with the \
+            store closed elsewhere, empties it (docs/performance.md, "The free-page list an import leaves")
+            """)
     }
 
     private init(path: String, settings: StoreSettings, environment: Environment, databases: Databases, options: StoreOptions) {

@@ -48,7 +48,7 @@ struct Stats: ParsableCommand {
             try out.line(OutputJSON.statistics(s))
         } else {
             try out.line("conversations \(s.conversations), messages \(s.messages)")
-            try out.line("used \(s.usedBytes) bytes of a \(s.mapSize)-byte map")
+            try out.line("used \(s.usedBytes) bytes of a \(s.mapSize)-byte map, \(s.freeBytes) of them free (a free-page list of \(s.freeListBytes) bytes)")
             for name in s.entries.keys.sorted() { try out.line("  \(name): \(s.entries[name]!) entries, \(s.bytes[name] ?? 0) bytes") }
             try out.line("settings: window \(s.settings.windowMillis) ms, reply SLA \(s.settings.replySLAMillis) ms, durability \(s.settings.durability.rawValue), retention \(s.retentionMillis.map { "\($0) ms" } ?? "off")")
         }
