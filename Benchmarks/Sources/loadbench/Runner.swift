@@ -396,8 +396,18 @@ final class Progress: @unchecked Sendable {
 
     init(label: String) { self.label = label }
 
+    /// One line, after the UTC time of day: the children's lines interleave with the parent's, and
+    /// the times give each phase's share of a run.
     func note(_ text: String) {
-        FileHandle.standardError.write(Data("[\(self.label)] \(text)\n".utf8))
+        FileHandle.standardError.write(Data("\(Self.timeOfDay()) [\(self.label)] \(text)\n".utf8))
+    }
+
+    private static func timeOfDay() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 
     func update(_ phase: String, done: Int, of total: Int, simulatedNow: Int64, reads: Int = 0) {
