@@ -69,6 +69,9 @@ enum EngineName: String, CaseIterable, Codable, Sendable, Comparable {
     /// The engine whose store a variant's trials copy (the variant has no import of its own).
     var importedAs: EngineName { self == .convostoreNoCard ? .convostore : self }
 
+    /// Whether the engine's store is an LMDB environment (`--compact-copies` compacts those).
+    var usesLMDB: Bool { self == .convostore || self == .convostoreNoCard || self == .rawLMDB }
+
     func open(directory: String, workload: Workload, mode: OpenMode) throws -> any Engine {
         switch self {
         case .convostore: try ConvoStoreEngine(directory: directory, workload: workload, mode: mode, rateCard: true)

@@ -46,6 +46,9 @@ struct LoadBench: AsyncParsableCommand {
     var unsafeNoSyncLive = false
     private var liveDurable: Bool { !self.unsafeNoSyncLive }
 
+    @Flag(help: "Diagnosis: the LMDB engines' live phases (and server mode) run on compacting copies of their imports (mdb_copy -c: no free pages, as after `convostore compact`) rather than on copies keeping the free-page list the import left (docs/performance.md, \"The free-page list an import leaves\").")
+    var compactCopies = false
+
     @Flag(help: "Add ConvoStore without a rate card to the trials (engine convostore_no_card): what pricing with a card costs.")
     var pricingCost = false
 
@@ -109,7 +112,7 @@ struct LoadBench: AsyncParsableCommand {
             runs.append(try await self.measure(users: count, engines: engines, directory: directory))
             let report = Report(
                 seed: self.seed, liveHours: self.liveHours, importEventsPerCommit: self.importBatch,
-                concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable,
+                concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable, compactedCopies: self.compactCopies,
                 startedAt: startedAt, wallSeconds: Clock.seconds(since: wallStart), runs: runs)
             // Written after every user count, so that a long run (hours at 10M users) cut short keeps
             // the counts it finished.
@@ -186,7 +189,7 @@ struct LoadBench: AsyncParsableCommand {
         func live(_ engine: EngineName, trial: Int, inPlace: Bool) throws {
             let source = importDirectory(engine)
             let store = inPlace ? source : directory + "/\(engine.rawValue)-\(users)-trial"
-            if !inPlace { try Self.copy(source, to: store) }
+            if !inPlace { try Self.copy(source, to: store, compacting: self.compactCopies && engine.usesLMDB) }
             sync()  // the copy's (or the import's) pages go to disk now, not in the first live commit
             progress.note("trial \(trial + 1) of \(trials): \(engine.rawValue)")
             var result: EngineResult = try child(.live, engine, store: store).run()
@@ -230,7 +233,7 @@ struct LoadBench: AsyncParsableCommand {
         var serverResults: [String: ServerModeResult] = [:]
         for engine in serverEngines {
             let store = directory + "/\(engine.rawValue)-\(users)-server"
-            try Self.copy(importDirectory(engine), to: store)
+            try Self.copy(importDirectory(engine), to: store, compacting: self.compactCopies && engine.usesLMDB)
             sync()
             progress.note("server mode: \(engine.rawValue)")
             serverResults[engine.rawValue] = try child(.server, engine, store: store, extra: ["--server-step-seconds", String(self.serverStepSeconds)]).run()
@@ -239,7 +242,7 @@ struct LoadBench: AsyncParsableCommand {
         var backupResult: EngineResult?
         if backupRun {
             let store = directory + "/convostore-\(users)-backup"
-            try Self.copy(importDirectory(.convostore), to: store)
+            try Self.copy(importDirectory(.convostore), to: store, compacting: self.compactCopies)
             sync()
             progress.note("live phase with backups running: convostore")
             backupResult = try child(.live, .convostore, store: store, extra: ["--backup-during-live"]).run()
@@ -343,14 +346,27 @@ struct LoadBench: AsyncParsableCommand {
     }
 
     /// Copies a store's directory (`cp -a`: sparse files stay sparse).
-    private static func copy(_ source: String, to destination: String) throws {
+    /// `cp -a`; with `compacting`, an LMDB store's data file is written by `mdb_copy -c` instead
+    /// (free pages left out, as `convostore compact` does) and its other files by `cp -a`.
+    private static func copy(_ source: String, to destination: String, compacting: Bool = false) throws {
         try? FileManager.default.removeItem(atPath: destination)
+        guard compacting else { return try Self.run("/bin/cp", ["-a", source, destination]) }
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: false)
+        try Self.run("/usr/bin/mdb_copy", ["-c", source, destination])
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) where name != "data.mdb" && name != "lock.mdb" {
+            try Self.run("/bin/cp", ["-a", source + "/" + name, destination + "/" + name])
+        }
+    }
+
+    private static func run(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["-a", source, destination]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw EngineFailure(description: "cp -a \(source) \(destination) failed") }
+        guard process.terminationStatus == 0 else {
+            throw EngineFailure(description: "\((executable as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed")
+        }
     }
 
     // MARK: Child processes

@@ -15,6 +15,9 @@ struct Report: Codable {
     var concurrentImport: Bool
     /// Whether live commits were synced; false only for `--unsafe-no-sync-live`, and then no goal is checked.
     var liveDurable: Bool
+    /// `--compact-copies`: the LMDB engines' live phases ran on compacting copies of their imports
+    /// (no free pages) rather than on copies with the free-page list the import left.
+    var compactedCopies: Bool
     var startedAt: String
     /// Wall-clock seconds of the whole run after the build.
     var wallSeconds: Double
@@ -102,7 +105,10 @@ struct Report: Codable {
         }
     }
 
-    init(seed: UInt64, liveHours: Int, importEventsPerCommit: Int, concurrentImport: Bool, liveDurable: Bool, startedAt: String, wallSeconds: Double, runs: [Run]) {
+    init(
+        seed: UInt64, liveHours: Int, importEventsPerCommit: Int, concurrentImport: Bool, liveDurable: Bool, compactedCopies: Bool, startedAt: String,
+        wallSeconds: Double, runs: [Run]
+    ) {
         let first = runs[0]
         self.users = first.users
         self.seed = seed
@@ -111,6 +117,7 @@ struct Report: Codable {
         self.importEventsPerCommit = importEventsPerCommit
         self.concurrentImport = concurrentImport
         self.liveDurable = liveDurable
+        self.compactedCopies = compactedCopies
         self.startedAt = startedAt
         self.wallSeconds = wallSeconds
         self.cores = ProcessInfo.processInfo.activeProcessorCount
@@ -367,6 +374,7 @@ enum ReportWriter {
             + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores); live phase: the last \(report.liveHours) simulated hours, "
             + "\(Format.count(any.liveEvents)) events; \(run.trials.count) trial\(run.trials.count == 1 ? "" : "s")"
             + (run.trials.count > 1 ? ", median (min-max), engine order per trial: \(orders)" : "")
+            + (report.compactedCopies ? "; the LMDB engines' stores compacted before each live phase (`--compact-copies`)" : "")
     }
 
     /// Lines after a run's table: the pricing cost, the backups, the server mode.
