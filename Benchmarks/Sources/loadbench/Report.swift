@@ -413,7 +413,9 @@ enum ReportWriter {
         }
         if let server = run.serverMode {
             lines.append("")
-            lines.append("Server mode: \(ServerMode.tasks) tasks, one event per submit, offered rate stepped up; a step holds with ack p99 <= \(Int(ServerMode.p99LimitMs)) ms and 95% of the offered rate achieved:")
+            lines.append(
+                "Server mode: \(ServerMode.tasks) tasks, one event per submit, offered rate stepped up; a step holds with ack p99 <= \(Int(ServerMode.p99LimitMs)) ms "
+                    + "and 95% of the offered rate achieved; ConvoStore's store compacted after its import (`mdb_copy -c`), as a server is told to:")
             for name in server.keys.sorted() {
                 let result = server[name]!
                 lines.append("- \(name): highest rate that held \(result.highestHeldPerS.map { Format.count($0) + " events/s" } ?? "none") (\(result.stoppedBecause))")
