@@ -51,8 +51,8 @@ public struct FreePageList: Sendable, Equatable {
     public var records: Int
     /// The pages on it, free for later commits.
     public var pages: Int
-    /// The bytes of the list's own pages.
-    public var bytes: Int
+    /// The bytes of the list's own pages (its records), as against ``freeBytes``, the pages it lists.
+    public var listBytes: Int
     /// The environment's page size.
     public var pageSize: Int
 

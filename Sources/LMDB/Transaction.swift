@@ -109,7 +109,7 @@ public class ReadTransaction {
     public final func freePageList() throws -> FreePageList {
         let freePages = Database(handle: 0, name: "(free pages)", flags: [])  // FREE_DBI
         let stat = try self.statistics(freePages)
-        var list = FreePageList(records: 0, pages: 0, bytes: stat.bytes, pageSize: stat.pageSize)
+        var list = FreePageList(records: 0, pages: 0, listBytes: stat.bytes, pageSize: stat.pageSize)
         let cursor = try self.cursor(freePages)
         var record = try cursor.first()
         while let (_, ids) = record {

@@ -83,7 +83,7 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
             }
             let list = try env.read { try $0.freePageList() }
             // 2,000 values of 1,000 bytes took about 500 leaf pages; deleting them all frees each.
-            #expect(list.pages >= 400 && list.records >= 1 && list.bytes >= list.pageSize)
+            #expect(list.pages >= 400 && list.records >= 1 && list.listBytes >= list.pageSize)
             #expect(list.freeBytes == list.pages * list.pageSize)
             try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: false)
             let file = open(dir + "/b/data.mdb", O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -91,7 +91,7 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
             close(file)
             let copy = try openEnvironment(dir + "/b")
             let compacted = try copy.read { try $0.freePageList() }
-            #expect(compacted.records == 0 && compacted.pages == 0 && compacted.bytes == 0)
+            #expect(compacted.records == 0 && compacted.pages == 0 && compacted.listBytes == 0)
         }
     }
 }

@@ -350,7 +350,7 @@ struct LoadBench: AsyncParsableCommand {
     /// Copies a store's directory (`cp -a`: sparse files stay sparse).
     /// `cp -a`; with `compacting`, an LMDB store's data file is written by `mdb_copy -c` instead
     /// (free pages left out, as `convostore compact` does) and its other files by `cp -a`.
-    private static func copy(_ source: String, to destination: String, compacting: Bool = false) throws {
+    private static func copy(_ source: String, to destination: String, compacting: Bool) throws {
         try? FileManager.default.removeItem(atPath: destination)
         guard compacting else { return try Self.run("/bin/cp", ["-a", source, destination]) }
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: false)

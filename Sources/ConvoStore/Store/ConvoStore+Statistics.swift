@@ -41,7 +41,7 @@ extension ConvoStore {
             }
             return StoreStatistics(
                 entries: entries, bytes: bytes, mapSize: info.mapSize, usedBytes: (info.lastPageNumber + 1) * info.pageSize,
-                freeBytes: free.freeBytes, freeListBytes: free.bytes, settings: self.settings, retentionMillis: try store.reader.retention())
+                freeBytes: free.freeBytes, freeListBytes: free.listBytes, settings: self.settings, retentionMillis: try store.reader.retention())
         }
     }
 }

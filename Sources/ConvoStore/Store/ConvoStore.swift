@@ -105,10 +105,10 @@ public final class ConvoStore: Sendable {
     /// list an import leaves"). A compaction empties it. Large commits write faster on that list
     /// only while it lasts: over 12 live hours at 1M users, raw LMDB ran as fast compacted.
     private func warnOfLongFreeList() {
-        guard let list = try? self.environment.read({ try $0.freePageList() }), list.bytes >= Self.longFreeListBytes else { return }
+        guard let list = try? self.environment.read({ try $0.freePageList() }), list.listBytes >= Self.longFreeListBytes else { return }
         self.logger.warning(
             """
-            \(Display.safe(self.path)): LMDB's free-page list is \(list.bytes >> 10) KiB (\(list.pages) free pages, \(list.freeBytes >> 20) MiB, \
+            \(Display.safe(self.path)): LMDB's free-page list is \(list.listBytes >> 10) KiB (\(list.pages) free pages, \(list.freeBytes >> 20) MiB, \
             in \(list.records) records), as large commits (an import, a purge) leave it. Until commits have reused those pages, a commit of a \
             few events may write the list again and take tens of milliseconds. `convostore compact` (ConvoStore.compact(at:)), with the \
             store closed elsewhere, empties it (docs/performance.md, "The free-page list an import leaves")
