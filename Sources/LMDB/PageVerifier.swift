@@ -350,8 +350,12 @@ private func hexPrefix(_ bytes: UnsafeRawBufferPointer) -> String {
 
 // MARK: - The walk
 
-private enum PageVerification {
+enum PageVerification {
     static func run(directory: String, snapshot: UInt64?, maxProblems: Int) throws -> PageReport {
+        try self.walk(directory: directory, snapshot: snapshot, maxProblems: maxProblems, census: false).report
+    }
+
+    static func walk(directory: String, snapshot: UInt64?, maxProblems: Int, census: Bool) throws -> (report: PageReport, census: PageCensus) {
         let path = directory + "/data.mdb"
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw LMDBError(returnCode: errno, operation: "open \(path)") }
@@ -359,8 +363,9 @@ private enum PageVerification {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw LMDBError(returnCode: errno, operation: "fstat \(path)") }
         let walk = PageWalk(descriptor: descriptor, fileSize: Int(status.st_size), maxProblems: max(1, maxProblems))
+        walk.takesCensus = census
         walk.run(snapshot: snapshot)
-        return PageReport(pagesVisited: walk.pagesVisited, problems: walk.problems)
+        return (PageReport(pagesVisited: walk.pagesVisited, problems: walk.problems), walk.census)
     }
 }
 
@@ -381,6 +386,9 @@ private struct Tree {
     }
 
     var label: String
+    /// The database the tree belongs to: its own label, or for a sub-database of sorted duplicates,
+    /// the named database that holds it.
+    var database: String
     var role: Role
     var record: DatabaseRecord
     /// Where the record came from, for messages about its root.
@@ -394,6 +402,7 @@ private struct Tree {
 
     init(label: String, role: Role, record: DatabaseRecord, source: String) {
         self.label = label
+        self.database = label
         self.role = role
         self.record = record
         self.source = source
@@ -406,6 +415,7 @@ private struct Tree {
     /// The tree of one key's duplicates, ordered by this tree's value order.
     func duplicates(of key: UnsafeRawBufferPointer, record: DatabaseRecord, source: String) -> Tree {
         var tree = Tree(label: "\(self.label) (values of key \(hexPrefix(key)))", role: .duplicates, record: record, source: source)
+        tree.database = self.database
         tree.keyOrder = self.duplicateOrder
         tree.fixedSizeDuplicates = self.fixedSizeDuplicates
         return tree
@@ -435,6 +445,9 @@ private final class PageWalk {
     let maxProblems: Int
     private(set) var problems: [String] = []
     private(set) var pagesVisited = 0
+    /// Whether to note each page's tree and kind in ``census`` as the walk reaches it.
+    var takesCensus = false
+    private(set) var census = PageCensus()
 
     private var pageSize = 4096
     private var lastPage: UInt64 = 0
@@ -460,6 +473,8 @@ private final class PageWalk {
         do {
             guard let meta = try self.chooseMeta(snapshot: snapshot) else { return }
             self.pageSize = meta.pageSize
+            self.census.transactionID = meta.transactionID
+            self.census.pageSize = meta.pageSize
             self.lastPage = meta.lastPage
             self.filePages = UInt64(self.fileSize / meta.pageSize)
             self.trackedPages = Int(min(meta.lastPage == .max ? .max : meta.lastPage + 1, self.filePages))
@@ -597,6 +612,7 @@ private final class PageWalk {
     }
 
     private func walkTree(_ tree: Tree) throws {
+        if self.takesCensus { self.census.register(tree.database) }
         let record = tree.record
         if record.root == Layout.noPage {
             if record.depth != 0 || record.entries != 0 || record.branchPages != 0 || record.leafPages != 0 || record.overflowPages != 0 {
@@ -652,6 +668,7 @@ private final class PageWalk {
             try self.report("\(here): page flags 0x\(hex(flags)), expected \(expected)")
             return
         }
+        if self.takesCensus { self.census.note(Int(pageNumber), count: 1, of: tree.database, as: isBranch ? .branch : .leaf) }
         if isBranch {
             tally.branchPages += 1
             guard level < Layout.maxDepth else {
@@ -979,6 +996,7 @@ private final class PageWalk {
             if pages > 1 {
                 guard try self.claim(first + 1, count: pages - 1, tree: tree, from: "overflow page \(first) (\(pages) pages)") else { return nil }
             }
+            if self.takesCensus { self.census.note(Int(first), count: Int(pages), of: tree.database, as: .overflow) }
             return pages
         }
     }

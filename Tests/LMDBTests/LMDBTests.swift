@@ -94,6 +94,47 @@ private func openEnvironment(_ path: String, _ configure: (inout EnvironmentOpti
             #expect(compacted.records == 0 && compacted.pages == 0 && compacted.listBytes == 0)
         }
     }
+
+    @Test func aPageCensusCountsEachTreeAndNamesThePagesACommitWrote() throws {
+        try withTemporaryDirectory { dir in
+            let env = try openEnvironment(dir)
+            let things = try env.openDatabase("things")
+            let dups = try env.openDatabase("dups", flags: [.create, .dupSort])
+            let big = [UInt8](repeating: 9, count: 10_000)
+            try env.write { txn throws in
+                for n in 0..<3000 { try txn.put(things, key: key32(UInt32(n)), value: [UInt8](repeating: 7, count: 100)) }
+                try txn.put(things, key: Array("big".utf8), value: big)
+                // Enough values under one key for a sub-database of their own.
+                for n in 0..<2000 { try txn.put(dups, key: [1], value: key32(UInt32(n))) }
+            }
+            let before = try env.pageCensus()
+            let (thingsStat, dupsStat) = try env.read { txn throws in (try txn.statistics(things), try txn.statistics(dups)) }
+            // 3,000 values of 100 bytes fill about 80 leaves, so "things" has a branch level.
+            #expect(thingsStat.depth >= 2)
+            #expect(before.pages["things"] == PageCounts(branch: thingsStat.branchPages, leaf: thingsStat.leafPages, overflow: thingsStat.overflowPages))
+            #expect(before.pages["things"]?.overflow == 3)  // 10,000 bytes and a page header: three pages
+            // The sub-database's pages count under the database that holds it; LMDB's own statistics
+            // of "dups" count only its main tree (one leaf, holding the sub-database's record).
+            #expect(dupsStat.leafPages == 1)
+            #expect((before.pages["dups"]?.leaf ?? 0) > 1)
+            #expect(before.databases.prefix(2) == ["(free pages)", "(main)"])
+
+            // One value changed in place: the commit copies its leaf and every branch above it.
+            try env.write { txn throws in try txn.put(things, key: key32(1500), value: [UInt8](repeating: 8, count: 100)) }
+            let after = try env.pageCensus()
+            #expect(after.transactionID == before.transactionID + 1)
+            let written = after.written(since: before)
+            #expect(written["things"] == PageCounts(branch: thingsStat.depth - 1, leaf: 1, overflow: 0))
+            #expect(written["dups"] == PageCounts())
+            #expect(written["(main)"]?.total == 1)  // the record of "things" (its new root)
+
+            // The large value rewritten: its three overflow pages are new copies.
+            try env.write { txn throws in try txn.put(things, key: Array("big".utf8), value: [UInt8](repeating: 1, count: 10_000)) }
+            let third = try Environment.pageCensus(ofDirectory: dir)
+            #expect(third.written(since: after)["things"]?.overflow == 3)
+            #expect(third.pages["things"] == after.pages["things"])
+        }
+    }
 }
 
 @Suite struct Ordering {
