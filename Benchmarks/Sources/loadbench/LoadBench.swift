@@ -49,6 +49,9 @@ struct LoadBench: AsyncParsableCommand {
     @Flag(help: "Diagnosis: the LMDB engines' live phases run on compacting copies of their imports (mdb_copy -c: no free pages, as after `convostore compact`) rather than on copies keeping the free-page list the import left (docs/performance.md, \"The free-page list an import leaves\").")
     var compactCopies = false
 
+    @Option(help: "Diagnosis: count exactly which pages this many live batches, evenly spread, write in each tree of the LMDB engines (a census of the whole file before and after each, outside the timed writes); report.md gives the table.")
+    var pageCensus = 0
+
     @Flag(help: "Add ConvoStore without a rate card to the trials (engine convostore_no_card): what pricing with a card costs.")
     var pricingCost = false
 
@@ -77,6 +80,7 @@ struct LoadBench: AsyncParsableCommand {
         guard (1...72).contains(self.liveHours) else { throw ValidationError("--live-hours: between 1 and 72") }
         if let trials = self.trials, !(1...20).contains(trials) { throw ValidationError("--trials: between 1 and 20") }
         guard self.serverStepSeconds >= 1 else { throw ValidationError("--server-step-seconds: at least 1") }
+        guard (0...1000).contains(self.pageCensus) else { throw ValidationError("--page-census: between 0 and 1,000 batches") }
         guard (1...1_000_000).contains(self.importBatch) else { throw ValidationError("--import-batch: between 1 and 1,000,000 events") }
         let userCounts = try self.users.split(separator: ",").map { text in
             guard let count = Int(text.replacingOccurrences(of: "_", with: "")), count >= 100 else {
@@ -161,7 +165,8 @@ struct LoadBench: AsyncParsableCommand {
             EngineChild(
                 role: role, engine: engine, users: users, seed: self.seed, liveHours: self.liveHours, workloadFile: workloadFile,
                 store: store, resultPath: store + "-\(role.rawValue).json",
-                extra: extra + ["--import-batch", String(self.importBatch)] + (self.liveDurable ? [] : ["--unsafe-no-sync-live"]))
+                extra: extra + ["--import-batch", String(self.importBatch)] + (self.liveDurable ? [] : ["--unsafe-no-sync-live"])
+                    + (role == .live && self.pageCensus > 0 ? ["--page-census", String(self.pageCensus)] : []))
         }
         let kept = self.imports.map {
             KeptImports(directory: $0, users: users, seed: self.seed, liveHours: self.liveHours, eventsPerCommit: self.importBatch, workloadEvents: workloadEvents)
@@ -390,6 +395,7 @@ struct LoadBench: AsyncParsableCommand {
         progress.note("workload loaded in \(Format.fixed(Clock.seconds(since: start), 1)) s")
         var runner = Runner(engineName: engine, workload: workload, liveHours: self.liveHours, directory: store, progress: progress)
         runner.importBatchSize = self.importBatch
+        runner.pageCensusBatches = self.pageCensus
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let data: Data

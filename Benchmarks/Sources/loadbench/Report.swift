@@ -441,6 +441,29 @@ enum ReportWriter {
         return out
     }
 
+    /// `--page-census`: the pages a live batch wrote, tree by tree, largest first.
+    private static func pageCensusTable(_ name: String, _ census: PageCensusFigures, measuredBytesPerEvent: Double) -> String {
+        var out = "\n\(name), pages written per live batch of \(Format.count(Int(census.eventsPerBatch))) events, by tree "
+            + "(`--page-census`: \(census.batches) batches, \(census.commits) commits, counted exactly; median of the trials):\n\n"
+        var rows = [["tree", "branch", "leaf", "overflow", "pages", "bytes per event", "share"]]
+        let total = census.pagesPerBatch
+        func row(_ label: String, _ branch: Double, _ leaf: Double, _ overflow: Double) -> [String] {
+            let pages = branch + leaf + overflow
+            return [label, Format.fixed(branch, 1), Format.fixed(leaf, 1), Format.fixed(overflow, 1), Format.fixed(pages, 1),
+                    Format.count(Int((pages * Double(census.pageSize) / census.eventsPerBatch).rounded())),
+                    total > 0 ? Format.fixed(100 * pages / total, 1) + "%" : "-"]
+        }
+        for tree in census.trees.sorted(by: { $0.total > $1.total }) where tree.total > 0 {
+            rows.append(row(tree.database, tree.branch, tree.leaf, tree.overflow))
+        }
+        let sum = census.trees.reduce((0.0, 0.0, 0.0)) { ($0.0 + $1.branch, $0.1 + $1.leaf, $0.2 + $1.overflow) }
+        rows.append(row("**all trees**", sum.0, sum.1, sum.2))
+        out += Self.markdownTable(rows)
+        out += "\nBeside it, the whole live phase's write calls: \(Format.count(Int(measuredBytesPerEvent.rounded()))) bytes per event "
+            + "(the pages above, the free list's included, and a meta page per commit).\n"
+        return out
+    }
+
     private static func markdown(_ report: Report) -> String {
         var out = "# ConvoStore load benchmark\n\nStarted \(report.startedAt), seed \(report.seed), \(report.cores) cores, "
             + "\(Format.fixed(report.wallSeconds / 60, 1)) minutes. Figures are defined in Benchmarks/README.md; with several trials, a cell is "
@@ -450,6 +473,10 @@ enum ReportWriter {
             out += "\n## \(Format.count(run.users)) users\n\n" + Self.heading(run, of: report) + ".\n\n"
             out += Self.markdownTable(Self.table(run, of: report))
             for line in Self.extras(run) { out += line + "\n" }
+            for name in Self.ordered(run.engines.keys) {
+                guard let census = run.engines[name]?.pageCensus else { continue }
+                out += Self.pageCensusTable(name, census, measuredBytesPerEvent: run.engines[name]!.liveWriteBytesPerEvent)
+            }
             if let server = run.serverMode {
                 for name in server.keys.sorted() {
                     out += "\n\(name), server mode:\n\n"

@@ -1,4 +1,5 @@
 import Foundation
+import LMDB
 import Synchronization
 
 /// The import phase's figures of one engine at one user count.
@@ -80,10 +81,67 @@ struct EngineResult: Codable, Sendable {
     /// `--backup-during-live`: the backups taken while the live phase ran.
     var backup: BackupFigures?
 
+    /// `--page-census`: the pages that sampled live commits wrote, tree by tree.
+    var pageCensus: PageCensusFigures?
+
     /// The live phase's commit and send-check latencies as recorded values (nanoseconds), for the
     /// percentile plots; the parent merges the trials' and leaves them out of report.json.
     var commitRecorded: [[UInt64]]?
     var sendCheckRecorded: [[UInt64]]?
+}
+
+/// `--page-census`: exactly which pages some live commits wrote, by tree, from a census of the
+/// store's pages before and after each (``PageCensus``): the bytes per event taken apart.
+struct PageCensusFigures: Codable, Sendable {
+    /// Batches sampled, evenly spread over the live phase.
+    var batches: Int
+    /// LMDB commits they made (one per batch, unless the engine split one).
+    var commits: Int
+    var eventsPerBatch: Double
+    var pageSize: Int
+    /// Per tree, the mean pages written per batch, in the order of the store's trees.
+    var trees: [TreePages]
+
+    struct TreePages: Codable, Sendable {
+        var database: String
+        var branch: Double
+        var leaf: Double
+        var overflow: Double
+        var total: Double { self.branch + self.leaf + self.overflow }
+    }
+
+    var pagesPerBatch: Double { self.trees.reduce(0) { $0 + $1.total } }
+    var bytesPerEvent: Double { self.pagesPerBatch * Double(self.pageSize) / self.eventsPerBatch }
+}
+
+/// Sums the pages written by the sampled batches, tree by tree.
+private struct PageCensusTally {
+    private var written: [String: PageCounts] = [:]
+    private var order: [String] = []
+    private var batches = 0
+    private var commits = 0
+    private var events = 0
+    private var pageSize = 0
+
+    mutating func add(before: PageCensus, after: PageCensus, events: Int) {
+        for database in after.databases where !self.order.contains(database) { self.order.append(database) }
+        for (database, counts) in after.written(since: before) { self.written[database, default: PageCounts()] = self.written[database, default: PageCounts()] + counts }
+        self.batches += 1
+        self.commits += Int(after.transactionID - before.transactionID)
+        self.events += events
+        self.pageSize = after.pageSize
+    }
+
+    var figures: PageCensusFigures? {
+        guard self.batches > 0 else { return nil }
+        let n = Double(self.batches)
+        return PageCensusFigures(
+            batches: self.batches, commits: self.commits, eventsPerBatch: Double(self.events) / n, pageSize: self.pageSize,
+            trees: self.order.map { database in
+                let counts = self.written[database] ?? PageCounts()
+                return .init(database: database, branch: Double(counts.branch) / n, leaf: Double(counts.leaf) / n, overflow: Double(counts.overflow) / n)
+            })
+    }
 }
 
 /// `--backup-during-live`: `ConvoStore.backup(to:)` in a loop, each copy to a new directory, while
@@ -127,6 +185,8 @@ struct Runner {
     var importBatchSize = Runner.defaultImportBatchSize
     let directory: String
     let progress: Progress
+    /// `--page-census`: live batches whose written pages are counted, tree by tree (LMDB engines).
+    var pageCensusBatches = 0
 
     /// The index of the first live event.
     var liveStart: Int {
@@ -177,13 +237,25 @@ struct Runner {
         var closingEntries = 0
         var writeNanos: UInt64 = 0
         var nextScan = liveFrom + Self.minute
+        // The census walks the whole file before and after each sampled batch, outside the timed write
+        // (and it only reads), between two commits of this process, the store's only writer.
+        let censusBatches = self.engineName.usesLMDB ? self.pageCensusBatches : 0
+        let liveBatches = (events.count - liveStart + Self.batchSize - 1) / Self.batchSize
+        let sampled = Set((0..<censusBatches).map { ($0 + 1) * liveBatches / (censusBatches + 1) })
+        var census = PageCensusTally()
+        var batchIndex = 0
         let writtenBefore = System.writtenBytes()
         let liveStartTime = Clock.now()
         while done < events.count {
             let batch = events[done..<min(done + Self.batchSize, events.count)]
+            let before = sampled.contains(batchIndex) ? try Environment.pageCensus(ofDirectory: self.directory) : nil
             let start = Clock.now()
             try await commits.time { try await engine.apply(batch) }
             writeNanos += Clock.now() - start
+            if let before {
+                census.add(before: before, after: try Environment.pageCensus(ofDirectory: self.directory), events: batch.count)
+            }
+            batchIndex += 1
             done = batch.endIndex
             reader.simulatedNow.store(batch.last!.at, ordering: .relaxed)
             while nextScan <= batch.last!.at {
@@ -253,7 +325,7 @@ struct Runner {
             bytesPerConversation: Double(size) / Double(self.workload.activeConversations),
             bytesPerMessage: Double(size) / Double(self.workload.messageCount),
             peakRssBytes: System.peakResidentBytes(), workloadRssBytes: workloadRSS,
-            billing: billing, backup: backupFigures,
+            billing: billing, backup: backupFigures, pageCensus: census.figures,
             commitRecorded: commits.recorded, sendCheckRecorded: readsDuringLoad.recorded)
     }
 }
