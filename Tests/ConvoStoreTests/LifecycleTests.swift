@@ -329,11 +329,12 @@ private final class Clock: @unchecked Sendable {
     }
 
     /// A store of format 3, made by the release before format 4 (Fixtures/format3, from the format-2
-    /// fixture's dump): it opens as it is, with no upgrade, and is marked format 4 (a format-3 build
-    /// would refuse the field format 4 adds). Its records with controls do not know their latest
-    /// control's time; check() accepts that, every command answers as a store made now from the same
-    /// dump, and a late control recorded into both keeps the send checks around it equal.
-    @Test func aFormat3StoreOpensAsItIsAndKeepsEveryAnswer() throws {
+    /// fixture's dump): it does not open until upgraded, and the upgrade writes its id index again in
+    /// place (format 5 keys it by a hash). Its records with controls do not know their latest
+    /// control's time (format 4's field); check() accepts that, every command answers as a store made
+    /// now from the same dump, and a late control recorded into both keeps the send checks around it
+    /// equal. The same fixture marked format 4 upgrades the same way.
+    @Test func aFormat3StoreUpgradesInPlaceAndKeepsEveryAnswer() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
         func format(_ path: String) throws -> UInt32 {
             let environment = try Environment.open(path: path, options: EnvironmentOptions())
@@ -350,14 +351,32 @@ private final class Clock: @unchecked Sendable {
             let dump = fixtures.path + "/format2/dump.jsonl"
             #expect(try convostore(["import", "--db", fresh, dump]).status == 0)
             #expect(try format(path) == 3)
-
+            // The same store marked format 4, as format 4 builds left their stores.
+            let four = dir + "/four"
+            try FileManager.default.createDirectory(atPath: four, withIntermediateDirectories: false)
+            try FileManager.default.copyItem(atPath: path + "/data.mdb", toPath: four + "/data.mdb")
             do {
-                let store = try ConvoStore.open(at: path)
-                defer { store.close() }
-                try expectHealthy(store)
+                let environment = try Environment.open(path: four, options: EnvironmentOptions())
+                let meta = try environment.openDatabase("meta", flags: [])
+                try environment.write { txn in try txn.put(meta, key: Array("format".utf8), value: BigEndian.bytes(UInt32(4))) }
             }
-            #expect(try format(path) == 4)
-            #expect(try ConvoStore.upgrade(at: path).alreadyDone)
+
+            for (store, was) in [(path, UInt32(3)), (four, UInt32(4))] {
+                #expect {
+                    try ConvoStore.open(at: store)
+                } throws: { error in
+                    "\(error)".contains("has store format \(was), this build reads 5: upgrade it")
+                }
+                #expect(try format(store) == was, "a refused open writes nothing")
+                let summary = try ConvoStore.upgrade(at: store)
+                #expect(!summary.alreadyDone && summary.messageIDs > 100, "every kept message's id written again")
+                #expect(try format(store) == 5)
+                #expect(try ConvoStore.upgrade(at: store).alreadyDone)
+                let opened = try ConvoStore.open(at: store)
+                defer { opened.close() }
+                try expectHealthy(opened)
+            }
+            #expect(try convostore(["export", "--db", four]).stdout == (try convostore(["export", "--db", fresh])).stdout)
 
             let expected = try String(contentsOf: fixtures.appendingPathComponent("format2/expected.jsonl"), encoding: .utf8)
                 .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }

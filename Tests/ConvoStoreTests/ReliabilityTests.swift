@@ -233,7 +233,7 @@ import Testing
                 Issue.record("a format-1 store was opened")
             } catch let error as ConvoStoreError {
                 guard case .incompatibleStore(let detail) = error else { Issue.record("\(error)"); return }
-                #expect(detail.contains("format 1") && detail.contains("reads 4"), "\(detail)")
+                #expect(detail.contains("format 1") && detail.contains("reads 5"), "\(detail)")
             }
         }
     }

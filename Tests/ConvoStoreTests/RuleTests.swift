@@ -230,6 +230,29 @@ import Testing
         }
     }
 
+    /// The id index finds a message by a hash of its business and id, so one id under two businesses
+    /// (imports of test data do that) must stay two messages: each status, duplicate and conflict
+    /// goes to its own business's message, and erasing one leaves the other findable.
+    @Test func oneIDUnderTwoBusinessesStaysTwoMessages() throws {
+        try withStore { store throws in
+            let status = { (business: String, s: MessageStatus, at: Int64) in
+                Event.status(StatusUpdate(business: business, messageID: "wamid.1", status: s, at: at))
+            }
+            #expect(try store.record([inbound("in.a", t0, business: "a"), inbound("in.b", t0, business: "b")]) == [.recorded, .recorded])
+            #expect(try store.record([outbound("wamid.1", t0 + 1, business: "a"), outbound("wamid.1", t0 + 2, business: "b")]) == [.recorded, .recorded])
+            #expect(try store.record([status("a", .read, t0 + 3), status("b", .delivered, t0 + 4)]) == [.recorded, .recorded])
+            #expect(try store.history(business: "a", customer: "c").first { $0.message.id == "wamid.1" }?.status == .read)
+            #expect(try store.history(business: "b", customer: "c").first { $0.message.id == "wamid.1" }?.status == .delivered)
+            #expect(try store.record([outbound("wamid.1", t0 + 1, business: "a")]) == [.duplicate])
+            #expect(try store.record([outbound("wamid.1", t0 + 1, business: "b")]) == [.rejected(.conflictingMessage(business: "b", id: "wamid.1"))])
+            try expectHealthy(store)
+            _ = try store.erase(customer: "c", business: "a")
+            #expect(try store.record([status("b", .read, t0 + 5)]) == [.recorded])
+            #expect(try store.history(business: "b", customer: "c").first { $0.message.id == "wamid.1" }?.status == .read)
+            try expectHealthy(store)
+        }
+    }
+
     @Test func limitsNameTheFieldAndTheLimit() throws {
         try withStore { store throws in
             let longID = String(repeating: "x", count: 65)

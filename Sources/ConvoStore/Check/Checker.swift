@@ -80,7 +80,10 @@ struct Checker {
         // A status waiting for its message must not have a message.
         try self.txn.forEach(self.db.pendingStatus) { key, value in
             _ = try PendingStatus(decoding: value)
-            if try self.txn.get(self.db.messageIDs, key: key) != nil {
+            var reader = ByteReader(key, database: "pendingStatus")
+            let business = try reader.ordered()
+            let id = try reader.bytes(key.count - reader.offset)
+            if try self.reader.message(business: business, id: id) != nil {
                 self.problem("a pending status is left for a recorded message")
             }
             return true
@@ -112,7 +115,7 @@ struct Checker {
 
         var reaches: [Int64: UInt32] = [:]
         for (messageKey, message) in messages {
-            if try self.txn.value(self.db.messageIDs, key: Keys.messageID(business: key.business, id: message.id)) != messageKey.encoded {
+            if try self.txn.value(self.db.messageIDs, key: Keys.messageID(business: key.business, id: message.id, seq: messageKey.seq)) != messageKey.encoded {
                 self.problem("\(label): message \(Display.quoted(String(utf8Bytes: message.id))) is missing from messageIDs or points elsewhere")
             }
             guard message.direction == .outbound else { continue }
@@ -172,13 +175,10 @@ struct Checker {
             case .message(let at, let id):
                 messageEntries += 1
                 let label = Display.quoted(String(utf8Bytes: id))
-                guard let raw = try self.txn.get(self.db.messageIDs, key: Keys.messageID(business: key.business, id: id)) else {
+                guard let (messageKey, record) = try self.reader.message(business: key.business, id: id) else {
                     problems.append("the charge of message \(label) has no message")
                     return true
                 }
-                let messageKey = try MessageKey(decoding: raw, database: "messageIDs")
-                guard let recordRaw = try self.txn.get(self.db.messages, key: messageKey.encoded) else { return true }
-                let record = try MessageRecord(decoding: recordRaw)
                 let conversation = try self.reader.conversationKey(id: messageKey.conversation)
                 let want = ChargeKey(
                     business: conversation.business, market: Markets.market(ofCustomer: String(utf8Bytes: conversation.customer)),

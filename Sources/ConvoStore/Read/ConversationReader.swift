@@ -45,6 +45,26 @@ struct ConversationReader {
         return try ConversationKey(decoding: raw)
     }
 
+    /// The message `id` of `business`, through `messageIDs`: of the entries under the id's hash, the
+    /// one whose message has that id in a conversation of that business (two ids share a hash once in
+    /// 2^64; two businesses may use one id).
+    func message(business: [UInt8], id: [UInt8]) throws -> (key: MessageKey, record: MessageRecord)? {
+        let hash = Keys.messageIDHash(business: business, id: id)
+        var found: (MessageKey, MessageRecord)?
+        // Every key under the hash: 8 bytes of it, then a seq; the bound is longer than any of them.
+        try self.txn.forEach(self.db.messageIDs, from: .inclusive(hash), to: .exclusive(hash + [UInt8](repeating: 0xFF, count: 9))) { _, value in
+            let key = try MessageKey(decoding: value, database: "messageIDs")
+            guard let raw = try self.txn.get(self.db.messages, key: key.encoded) else {
+                throw ConvoStoreError.corruptRecord(database: "messageIDs", detail: "points to a missing message")
+            }
+            let record = try MessageRecord(decoding: raw)
+            guard record.id == id, try self.conversationKey(id: key.conversation).business == business else { return true }
+            found = (key, record)
+            return false
+        }
+        return found
+    }
+
     /// The customer a user id stands for, if a link names it (`identities`); else the id itself.
     func resolvedCustomer(business: [UInt8], customer: String) throws -> String {
         guard CustomerID.isUserID(customer),

@@ -15,7 +15,7 @@ import LMDB
 // | conversationKeys | conv u32                                   | ord(business) ord(customer): a conversation's key by its id |
 // | messages       | conv u32                                     | ConversationRecord (+ purged summary)  |
 // |                | conv u32, direction u8, at u64, seq u64      | MessageRecord                          |
-// | messageIDs     | ord(business) id                             | messages key (21 bytes)                |
+// | messageIDs     | idHash u64, seq u64                          | messages key (21 bytes)                |
 // | pendingStatus  | ord(business) id                             | status u8, at u64 [, pricing] (a status before its message) |
 // | controls       | conv u32, group u8, at u64, seq u64          | action u8                              |
 // | dueByTime      | replyDueAt u64, ord(business) ord(customer)  | waitingSince u64                       |
@@ -35,6 +35,13 @@ import LMDB
 // |                | ord(business), 2, ord(phone), user id        | (empty): the user ids of a phone number (erasure) |
 // | checkpoints    | "import:" + canonical path of the input      | Checkpoint: version u8, offset, line, rejects length, prefix hash, six counts (u64 each) |
 // |                | "log:" + the name of an external log          | position u64: how far the store has applied that log (a stream sequence) |
+//
+// messageIDs finds a message by its id: `idHash` is a 64-bit hash of ord(business) id, and `seq` the
+// message's own (unique), so that ids of one hash all stay. A lookup walks the entries of the hash
+// and keeps the one whose message has that id under that business (``ConversationReader/message(business:id:)``).
+// The hash keeps the key at 16 bytes, whatever the id: the platform's ids run to 60 bytes, and the
+// index's pages are the largest share of a live commit's writes (docs/performance.md, "Where a live
+// event's pages go").
 //
 // A conversation's record sits in `messages` right before its messages, so the event that updates
 // the record and adds a message usually dirties one leaf page, not two: a durable commit is bound
@@ -167,11 +174,24 @@ enum Keys {
         return w.bytes
     }
 
-    static func messageID(business: [UInt8], id: [UInt8]) -> [UInt8] {
+    /// A status waiting for its message (`pendingStatus`): the business and the id themselves.
+    static func pendingStatus(business: [UInt8], id: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: business.count + id.count + 2)
         w.ordered(business)
         w.raw(id)
         return w.bytes
+    }
+
+    /// The first 8 bytes of a `messageIDs` key: the hash of the business and the id. Stored in every
+    /// store, so it must never change: 64-bit FNV-1a of `ord(business) id`, then the final mix of
+    /// MurmurHash3 (FNV-1a alone leaves the high bytes, which decide the key's place, poorly mixed).
+    static func messageIDHash(business: [UInt8], id: [UInt8]) -> [UInt8] { MessageIDHash.of(business: business, id: id) }
+
+    /// A message's `messageIDs` key.
+    static func messageID(business: [UInt8], id: [UInt8], seq: UInt64) -> [UInt8] {
+        var key = Self.messageIDHash(business: business, id: id)
+        BigEndian.append(seq, to: &key)
+        return key
     }
 
     static func control(conversation: UInt32, group: ControlGroup, at: Int64, seq: UInt64) -> [UInt8] {
@@ -339,3 +359,24 @@ struct ConversationKey: Equatable {
     var label: String { "\(Display.safe(String(utf8Bytes: self.business)))/\(Display.safe(String(utf8Bytes: self.customer)))" }
 }
 
+/// The hash of a `messageIDs` key, for the harness's raw engines to write the store's keys
+/// (`@_spi(Benchmarks) import ConvoStore`); not part of the store's API.
+@_spi(Benchmarks) public enum MessageIDHash {
+    @_spi(Benchmarks) public static func of(business: [UInt8], id: [UInt8]) -> [UInt8] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        @inline(__always) func add(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in business {
+            add(byte)
+            if byte == 0 { add(0xFF) }  // ord(): 0x00 is written 0x00 0xFF, then 0x00 0x00 ends it
+        }
+        add(0)
+        add(0)
+        for byte in id { add(byte) }
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return BigEndian.bytes(h)
+    }
+}

@@ -12,8 +12,10 @@ public struct MaintenanceSummary: Sendable, Hashable {
     public var bytesBefore: Int
     /// The data file's size after (of the copy, for a backup), in bytes.
     public var bytesAfter: Int
-    /// Events recorded again (an upgrade).
+    /// Events recorded again (an upgrade of format 2).
     public var events = 0
+    /// Messages whose id was indexed again (an upgrade of format 3 or 4).
+    public var messageIDs = 0
     /// Whether there was nothing to do (an upgrade of a current store).
     public var alreadyDone = false
 }
@@ -107,11 +109,13 @@ extension ConvoStore {
 
     // MARK: Upgrade
 
-    /// Converts a store of format 2 (the previous release) at `path` to the current format, keeping
-    /// every answer: its history is read with the format-2 codecs and recorded again into a new
-    /// store beside it, which is then renamed over the old data file. Killed at any moment, the
-    /// store is still format 2 (run the upgrade again) or already the current format. Refused while
-    /// another process has the store open.
+    /// Converts a store of format 2, 3 or 4 at `path` to the current format, keeping every answer.
+    /// Format 3 and 4: in place, in one transaction, the id index is written again with the current
+    /// keys (it takes a put per kept message: tens of seconds for millions of messages). Format 2:
+    /// its history is read with the format-2 codecs and recorded again into a new store beside it,
+    /// which is then renamed over the old data file. Killed at any moment, the store is still of its
+    /// old format (run the upgrade again) or already the current one. Refused while another process
+    /// has the store open.
     @discardableResult
     public static func upgrade(at path: String) throws -> MaintenanceSummary {
         try Self.requireExclusive(path, doing: "upgrade")
@@ -122,18 +126,18 @@ extension ConvoStore {
         do {
             let old = try Environment.open(path: path)
             let (format, settings) = try Format2.formatAndSettings(old)
-            if format == Self.formatVersion || format == Self.compatibleFormat {
-                if format == Self.compatibleFormat {
-                    // Format 4 only adds a field format 3's records lack: marking the store is the upgrade.
-                    let meta = try old.openDatabase("meta", flags: [])
-                    try old.write { txn in try txn.put(meta, key: Self.formatKey, value: BigEndian.bytes(Self.formatVersion)) }
-                }
+            if format == Self.formatVersion {
                 summary.alreadyDone = true
                 summary.bytesAfter = summary.bytesBefore
                 return summary
             }
+            if format == 3 || format == 4 {
+                summary.messageIDs = try Self.rewriteMessageIDs(old)
+                summary.bytesAfter = Self.fileSize(data)
+                return summary
+            }
             guard format == 2 else {
-                throw ConvoStoreError.incompatibleStore("\(path) has store format \(format): this build upgrades formats 2 and 3 only")
+                throw ConvoStoreError.incompatibleStore("\(path) has store format \(format): this build upgrades formats 2 to 4 only")
             }
             var options = StoreOptions()
             options.durabilityOverride = .unsafeNoSync  // synced once, at the end
@@ -149,6 +153,36 @@ extension ConvoStore {
         try? FileManager.default.removeItem(atPath: work)
         summary.bytesAfter = Self.fileSize(data)
         return summary
+    }
+}
+
+extension ConvoStore {
+    /// Formats 3 and 4 to 5: empties `messageIDs` and puts every kept message's id under its current
+    /// key (KeyLayout.swift), then marks the store, all in one durable commit; returns the messages.
+    /// Format 3's records lack format 4's field, which readers treat as unknown when absent.
+    static func rewriteMessageIDs(_ env: Environment) throws -> Int {
+        try env.write { txn in
+            let db = try Databases(txn)
+            try txn.removeAll(db.messageIDs)
+            var business: (conversation: UInt32, bytes: [UInt8])?
+            var messages = 0
+            try txn.forEach(db.messages) { rawKey, rawValue in
+                guard rawKey.count == Keys.messageKeyCount else { return true }  // a conversation's record
+                let key = try MessageKey(decoding: rawKey)
+                let record = try MessageRecord(decoding: rawValue)
+                if business?.conversation != key.conversation {
+                    guard let raw = try txn.get(db.conversationKeys, key: BigEndian.bytes(key.conversation)) else {
+                        throw ConvoStoreError.corruptRecord(database: "conversationKeys", detail: "conversation \(key.conversation) has no key")
+                    }
+                    business = (key.conversation, try ConversationKey(decoding: raw).business)
+                }
+                try txn.put(db.messageIDs, key: Keys.messageID(business: business!.bytes, id: record.id, seq: key.seq), value: Array(rawKey))
+                messages += 1
+                return true
+            }
+            try txn.put(db.meta, key: Self.formatKey, value: BigEndian.bytes(Self.formatVersion))
+            return messages
+        }
     }
 }
 

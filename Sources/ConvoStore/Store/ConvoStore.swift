@@ -16,7 +16,7 @@ public struct StoreOptions: Sendable {
     public var maxEventsPerCommit = 10_000
     /// Where the store logs (never message bodies).
     public var logger = Logger(label: "convostore")
-    /// Upgrade a store of the previous format (2) on open (``ConvoStore/upgrade(at:)``); else such
+    /// Upgrade a store of an earlier format (2 to 4) on open (``ConvoStore/upgrade(at:)``); else such
     /// a store is refused with a clear error.
     public var upgradeFormat = false
     /// Whether this process purges continuously when the store has a retention
@@ -59,12 +59,11 @@ public final class ConvoStore: Sendable {
     /// 1: the first layout; 2: conversation records moved next to their messages; 3: checksummed
     /// records, charges by market and day (R7), reaches (R8), purge summaries and identities (R9,
     /// user ids) (KeyLayout.swift); 4: a conversation record with controls holds its latest control's
-    /// time, so that a send check after it reads no controls. Format 4 only adds that field, which a
-    /// reader of format 4 treats as unknown when absent: a format-3 store opens as it is and is
-    /// marked format 4 (its records gain the field as they are written again).
-    static let formatVersion: UInt32 = 4
-    /// The previous format that opens without an upgrade (marked ``formatVersion`` at its first open).
-    static let compatibleFormat: UInt32 = 3
+    /// time, so that a send check after it reads no controls; 5: `messageIDs` keyed by a hash of the
+    /// business and the id (KeyLayout.swift). Stores of formats 2 to 4 open after
+    /// ``upgrade(at:)``: format 3 and 4 ones in place, by writing their id index again (a format-3
+    /// store's records lack format 4's field, which a reader treats as unknown when absent).
+    static let formatVersion: UInt32 = 5
     static let formatKey = Array("format".utf8)
     private static let settingsKey = Array("settings".utf8)
 
@@ -135,15 +134,13 @@ public final class ConvoStore: Sendable {
             let databases = try Databases(txn)
             if let raw = try txn.get(databases.meta, key: formatKey) {
                 let format = raw.count == 4 ? BigEndian.read(UInt32.self, from: raw) : nil
-                guard let format, format == formatVersion || format == compatibleFormat else {
+                guard let format, format == formatVersion else {
                     let found = format.map { "\($0)" } ?? "\(Array(raw))"
                     throw ConvoStoreError.incompatibleStore(
-                        found == "2"
-                            ? "\(env.path) has store format 2, this build reads \(formatVersion): upgrade it (ConvoStore.upgrade, `convostore upgrade`)"
+                        (2..<formatVersion).contains(format ?? 0)
+                            ? "\(env.path) has store format \(found), this build reads \(formatVersion): upgrade it (ConvoStore.upgrade, `convostore upgrade`)"
                             : "\(env.path) has store format \(found), this build reads \(formatVersion): export it with the build that wrote it, then import")
                 }
-                // A build of format 3 would refuse the field format 4 adds: mark the store before writing any.
-                if format == compatibleFormat { try txn.put(databases.meta, key: formatKey, value: BigEndian.bytes(formatVersion)) }
                 guard let json = try txn.get(databases.meta, key: settingsKey) else {
                     throw ConvoStoreError.corruptRecord(database: "meta", detail: "settings missing")
                 }

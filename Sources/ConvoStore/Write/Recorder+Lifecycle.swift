@@ -116,7 +116,7 @@ extension Recorder {
                     try self.txn.delete(self.db.reaches, key: Keys.reach(conversation: id, at: t))
                 }
             }
-            try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id))
+            try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id, seq: messageKey.seq))
             try self.txn.delete(self.db.messages, key: messageKey.encoded)
         }
         if newlyPurgedInbound.contains(where: { t in purged.lastOut.map { t > $0 } ?? true }) || purged.lastOut != old.purged?.lastOut {
@@ -281,7 +281,7 @@ extension Recorder {
                     try self.removeCharge(of: record, at: messageKey.at, key: key)
                 }
             }
-            try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id))
+            try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id, seq: messageKey.seq))
             try self.txn.delete(self.db.messages, key: messageKey.encoded)
         }
         var controls: [[UInt8]] = []

@@ -12,16 +12,17 @@ extension Recorder {
     func record(_ message: Message, live: Bool, implied: Bool = false) throws -> SendResult {
         let key = try self.conversationKey(business: message.business, customer: message.customer)
         if let error = try self.horizonViolation(business: key.business, at: message.at) { return .rejected(error) }
-        let idKey = Keys.messageID(business: key.business, id: [UInt8](utf8: message.id))
+        let id = [UInt8](utf8: message.id)
+        let pendingKey = Keys.pendingStatus(business: key.business, id: id)
         var record = MessageRecord(message)
         record.isImplied = implied
         let old = try self.reader.conversation(key: key.encoded)
-        if let earlier = try self.earlierRecording(of: message, idKey: idKey, record: record, conversation: old) { return earlier }
+        if let earlier = try self.earlierRecording(of: message, business: key.business, id: id, record: record, conversation: old) { return earlier }
 
         var c = self.conversationOrNew(old)
         let t = message.at
         var reclassify = ReclassifyRange()
-        let pending = try self.pendingStatus(idKey: idKey)
+        let pending = try self.pendingStatus(key: pendingKey)
         if let pending {
             record.status = pending.status
             record.statusAt = pending.at
@@ -40,12 +41,12 @@ extension Recorder {
             record.outcome = record.isFailed ? nil : decided.outcome
             record.isReach = decided.isReach
         }
-        if pending != nil { try self.dropPendingStatus(idKey: idKey) }
+        if pending != nil { try self.dropPendingStatus(key: pendingKey) }
         c.oldest = min(c.oldest ?? t, t)
         let seq = self.takeSeq()
         let messageKey = MessageKey(conversation: c.id, direction: message.direction, at: t, seq: seq)
         try self.txn.put(self.db.messages, key: messageKey.encoded, value: record.encoded())
-        try self.txn.put(self.db.messageIDs, key: idKey, value: messageKey.encoded)
+        try self.txn.put(self.db.messageIDs, key: Keys.messageID(business: key.business, id: id, seq: seq), value: messageKey.encoded)
         if message.direction == .outbound { try self.addCharge(of: record, at: t, key: key) }
         if record.isReach { try self.addReach(conversation: c, business: key.business, at: t) }
         if message.direction == .inbound, message.entryPoint != nil {
@@ -61,13 +62,10 @@ extension Recorder {
     }
 
     /// A message id already recorded: `.duplicate` when it is the same message, else rejected.
-    private func earlierRecording(of message: Message, idKey: [UInt8], record: MessageRecord, conversation: ConversationRecord?) throws -> SendResult? {
-        guard let raw = try self.txn.get(self.db.messageIDs, key: idKey) else { return nil }
-        let key = try MessageKey(decoding: raw, database: "messageIDs")
-        guard let storedRaw = try self.txn.get(self.db.messages, key: key.encoded) else {
-            throw ConvoStoreError.corruptRecord(database: "messageIDs", detail: "points to a missing message")
-        }
-        let stored = try MessageRecord(decoding: storedRaw)
+    private func earlierRecording(
+        of message: Message, business: [UInt8], id: [UInt8], record: MessageRecord, conversation: ConversationRecord?
+    ) throws -> SendResult? {
+        guard let (key, stored) = try self.reader.message(business: business, id: id) else { return nil }
         if conversation?.id == key.conversation, key.at == message.at, stored.sameContent(as: record) { return .duplicate }
         return .rejected(.conflictingMessage(business: message.business, id: message.id))
     }
@@ -125,13 +123,13 @@ extension Recorder {
     }
 
     /// R6: a status that arrived before its message.
-    private func pendingStatus(idKey: [UInt8]) throws -> PendingStatus? {
-        guard self.pendingStatuses > 0, let raw = try self.txn.get(self.db.pendingStatus, key: idKey) else { return nil }
+    private func pendingStatus(key: [UInt8]) throws -> PendingStatus? {
+        guard self.pendingStatuses > 0, let raw = try self.txn.get(self.db.pendingStatus, key: key) else { return nil }
         return try PendingStatus(decoding: raw)
     }
 
-    private func dropPendingStatus(idKey: [UInt8]) throws {
-        try self.txn.delete(self.db.pendingStatus, key: idKey)
+    private func dropPendingStatus(key: [UInt8]) throws {
+        try self.txn.delete(self.db.pendingStatus, key: key)
         self.pendingStatuses -= 1
     }
 

@@ -11,7 +11,7 @@ extension Recorder {
         let old = try self.reader.conversation(id: messageKey.conversation)
         if record.isReach { try self.removeReach(conversation: old, business: business, at: messageKey.at) }
         if record.direction == .outbound { try self.removeCharge(of: record, at: messageKey.at, key: key) }
-        try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id))
+        try self.txn.delete(self.db.messageIDs, key: Keys.messageID(business: key.business, id: record.id, seq: messageKey.seq))
         try self.txn.delete(self.db.messages, key: messageKey.encoded)
         try self.rebuild(old, key: key)
     }

@@ -13,13 +13,8 @@ extension Recorder {
     /// whose message is unknown is held to the horizon like any event (R9).
     func record(_ update: StatusUpdate) throws -> RecordResult {
         let business = [UInt8](utf8: update.business)
-        let idKey = Keys.messageID(business: business, id: [UInt8](utf8: update.messageID))
-        if let raw = try self.txn.get(self.db.messageIDs, key: idKey) {
-            let messageKey = try MessageKey(decoding: raw, database: "messageIDs")
-            guard let storedRaw = try self.txn.get(self.db.messages, key: messageKey.encoded) else {
-                throw ConvoStoreError.corruptRecord(database: "messageIDs", detail: "points to a missing message")
-            }
-            let stored = try MessageRecord(decoding: storedRaw)
+        let id = [UInt8](utf8: update.messageID)
+        if let (messageKey, stored) = try self.reader.message(business: business, id: id) {
             var updated = stored
             let merged = Self.merge(stored.status.map { ($0, stored.statusAt ?? update.at) }, (update.status, update.at))
             updated.status = merged.0
@@ -37,12 +32,13 @@ extension Recorder {
             return .recorded
         }
         if let error = try self.horizonViolation(business: business, at: update.at) { return .rejected(error) }
-        let current = try self.txn.get(self.db.pendingStatus, key: idKey).map { try PendingStatus(decoding: $0) }
+        let pendingKey = Keys.pendingStatus(business: business, id: id)
+        let current = try self.txn.get(self.db.pendingStatus, key: pendingKey).map { try PendingStatus(decoding: $0) }
         let merged = Self.merge(current.map { ($0.status, $0.at) }, (update.status, update.at))
         var pending = PendingStatus(status: merged.0, at: merged.1, pricing: current?.pricing)
         if let pricing = update.pricing, current?.pricing == nil || update.status >= (current?.status ?? .sent) { pending.pricing = pricing }
         if let current, current == pending { return .duplicate }
-        try self.txn.put(self.db.pendingStatus, key: idKey, value: pending.encoded())
+        try self.txn.put(self.db.pendingStatus, key: pendingKey, value: pending.encoded())
         if current == nil { self.pendingStatuses += 1 }
         return .recorded
     }
@@ -54,13 +50,7 @@ extension Recorder {
     /// (at one time, a status whose pricing names a template category over one that does not), so
     /// that the statuses of one message give the same store in any order: an earlier status moves it.
     func recordOutboundStatus(_ update: StatusUpdate, impliedMessage: Message) throws -> RecordResult {
-        let idKey = Keys.messageID(business: [UInt8](utf8: update.business), id: [UInt8](utf8: update.messageID))
-        if let raw = try self.txn.get(self.db.messageIDs, key: idKey) {
-            let messageKey = try MessageKey(decoding: raw, database: "messageIDs")
-            guard let recordRaw = try self.txn.get(self.db.messages, key: messageKey.encoded) else {
-                throw ConvoStoreError.corruptRecord(database: "messageIDs", detail: "points to a missing message")
-            }
-            let stored = try MessageRecord(decoding: recordRaw)
+        if let (messageKey, stored) = try self.reader.message(business: [UInt8](utf8: update.business), id: [UInt8](utf8: update.messageID)) {
             guard stored.isImplied, Self.impliesEarlier(impliedMessage, than: stored, at: messageKey.at) else { return try self.record(update) }
             // What the statuses seen so far said, to carry over to the message in its new place.
             let carried = stored.status.map {

@@ -102,7 +102,7 @@ struct Compact: ParsableCommand {
 }
 
 struct Upgrade: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Convert a store of the previous format (2) to this release's, keeping every answer.")
+    static let configuration = CommandConfiguration(abstract: "Convert a store of an earlier format (2 to 4) to this release's, keeping every answer.")
     @OptionGroup var store: StoreOption
 
     func run() throws {
@@ -112,7 +112,8 @@ struct Upgrade: ParsableCommand {
             if s.alreadyDone {
                 printError("\(Display.safe(self.store.db)) already has this release's format")
             } else {
-                printError("upgraded \(Display.safe(self.store.db)): \(s.events) events recorded again; \(s.bytesBefore) bytes, now \(s.bytesAfter)")
+                let what = s.messageIDs > 0 ? "\(s.messageIDs) message ids indexed again" : "\(s.events) events recorded again"
+                printError("upgraded \(Display.safe(self.store.db)): \(what); \(s.bytesBefore) bytes, now \(s.bytesAfter)")
             }
         } catch ConvoStoreError.incompatibleStore(let reason) {
             printError("error: \(reason)")
