@@ -1,4 +1,4 @@
-import ConvoStore
+@_spi(Benchmarks) import ConvoStore
 import Foundation
 import LMDB
 
@@ -54,6 +54,9 @@ final class RawWorkloadWriter {
     private var blocks: [UInt8]
     /// R6: the message numbers that failed, a bit each.
     private var failed: [UInt64]
+    /// Per message number, the seq its `messageIDs` key ends with (0: not recorded): a status reads
+    /// the key the store's lookup lands on, by the hash and this seq, as one point read.
+    private var messageSeq: [UInt64]
     /// Per workload conversation, its events' indexes in time order (``Workload/events``): where a late
     /// failure finds the answer before it and what waits after it.
     private let history: ConversationHistory
@@ -77,6 +80,7 @@ final class RawWorkloadWriter {
         self.lastOut = [Int64](repeating: 0, count: count)
         self.blocks = [UInt8](repeating: 0, count: count)
         self.failed = [UInt64](repeating: 0, count: (workload.events.count + 63) / 64)
+        self.messageSeq = [UInt64](repeating: 0, count: workload.events.count)
         self.history = ConversationHistory(workload)
     }
 
@@ -97,6 +101,7 @@ final class RawWorkloadWriter {
             read(&self.waitingSince)
             read(&self.lastOut)
             read(&self.failed)
+            read(&self.messageSeq)
             read(&self.blocks)
         }
         if let counters, counters.count == 12 {
@@ -105,7 +110,7 @@ final class RawWorkloadWriter {
         }
     }
 
-    private var stateSize: Int { 8 * (4 * self.dueAt.count + self.failed.count) + self.blocks.count }
+    private var stateSize: Int { 8 * (4 * self.dueAt.count + self.failed.count + self.messageSeq.count) + self.blocks.count }
 
     func saveState(to directory: String) throws {
         var data = Data()
@@ -115,6 +120,7 @@ final class RawWorkloadWriter {
         self.waitingSince.withUnsafeBytes { data.append(contentsOf: $0) }
         self.lastOut.withUnsafeBytes { data.append(contentsOf: $0) }
         self.failed.withUnsafeBytes { data.append(contentsOf: $0) }
+        self.messageSeq.withUnsafeBytes { data.append(contentsOf: $0) }
         self.blocks.withUnsafeBytes { data.append(contentsOf: $0) }
         try data.write(to: URL(fileURLWithPath: directory + "/" + Self.stateFile))
     }
@@ -139,16 +145,17 @@ final class RawWorkloadWriter {
         case .inbound, .reply, .template:
             var record = try self.record(conversationKey, txn)
             let id = Array(Workload.messageID(event.message).utf8)
-            let idKey = Ordered.key(business) + id
-            _ = try txn.get(.messageIDs, idKey)  // the duplicate check
+            let idHash = MessageIDHash.of(business: business, id: id)
+            _ = try txn.get(.messageIDs, idHash)  // the duplicate check: the store's seek to the hash
             let inbound = event.kind == .inbound
             let seq = self.takeSeq()
+            self.messageSeq[Int(event.message)] = seq
             var messageKey = BigEndian.bytes(record.number)
             messageKey.append(inbound ? 0 : 1)
             BigEndian.append(UInt64(event.at), to: &messageKey)
             BigEndian.append(seq, to: &messageKey)
             try txn.put(.messages, messageKey, self.messageValue(event, id: id))
-            try txn.put(.messageIDs, idKey, messageKey)
+            try txn.put(.messageIDs, idHash + BigEndian.bytes(seq), messageKey)
             if inbound {
                 record.set(lastIn: event.at)
                 // R2: waits unless answered at or after its time (events come in time order).
@@ -172,7 +179,8 @@ final class RawWorkloadWriter {
             }
             try self.save(record, conversationKey, business: business, customer: customer, at: event.at, txn)
         case .status:
-            let idKey = Ordered.key(business) + Array(Workload.messageID(event.message).utf8)
+            let idKey = MessageIDHash.of(business: business, id: Array(Workload.messageID(event.message).utf8))
+                + BigEndian.bytes(self.messageSeq[Int(event.message)])
             guard let messageKey = try txn.get(.messageIDs, idKey), var stored = try txn.get(.messages, messageKey) else {
                 throw EngineFailure(description: "raw: status for an unknown message")
             }
