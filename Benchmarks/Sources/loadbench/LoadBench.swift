@@ -324,6 +324,11 @@ struct LoadBench: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--imports: \(path) is not an import record (\(error)); remove it and its store to import again")
             }
+            guard result.workloadVersion == Workload.version else {
+                throw ValidationError(
+                    "--imports: \(self.store(engine)) was imported from version \(result.workloadVersion.map(String.init) ?? "1") of the workload's generator, "
+                        + "this run's is \(Workload.version) (message ids as long as the platform's): remove it to import again")
+            }
             guard result.workloadEvents == self.workloadEvents else {
                 throw ValidationError(
                     "--imports: \(self.store(engine)) was imported from a workload of \(Format.count(result.workloadEvents)) events, "

@@ -12,6 +12,8 @@ struct ImportResult: Codable, Sendable {
     var eventsPerCommit: Int
     /// Every event of the workload (imported and live), to tell a kept import's workload.
     var workloadEvents: Int
+    /// ``Workload/version`` (nil: before versions were recorded).
+    var workloadVersion: Int?
     /// When the import finished (ISO 8601).
     var madeAt: String
 }
@@ -212,7 +214,7 @@ struct Runner {
         let importSeconds = Clock.seconds(since: importStart)
         return ImportResult(
             importEvents: liveStart, importSeconds: importSeconds, importEventsPerS: Double(liveStart) / importSeconds,
-            importCommit: importCommits.summary, eventsPerCommit: self.importBatchSize, workloadEvents: events.count,
+            importCommit: importCommits.summary, eventsPerCommit: self.importBatchSize, workloadEvents: events.count, workloadVersion: Workload.version,
             madeAt: ISO8601DateFormatter().string(from: Date()))
     }
 

@@ -180,7 +180,7 @@ struct Workload: Sendable {
         self.bodyBytes = bodyBytes
     }
 
-    // Ids of at most 15 bytes, so Swift keeps them inline without allocating.
+    // Business and customer ids of at most 15 bytes, so Swift keeps them inline without allocating.
 
     /// `1555` and 7 digits, as a phone number.
     static func businessID(_ index: UInt32) -> String { "1555" + Self.padded(index, digits: 7) }
@@ -203,8 +203,36 @@ struct Workload: Sendable {
         z = (z ^ (z >> 31)) &* 0xBF58_476D_1CE4_E5B9
         return (z ^ (z >> 29)) % 100
     }
-    /// `wamid.` and the message number.
-    static func messageID(_ number: UInt32) -> String { "wamid." + String(number) }
+    /// The generator's version, recorded with a kept import (`--imports`), which another refuses.
+    /// 2: message ids as long as the platform's.
+    static let version = 2
+
+    /// A message id shaped like the platform's: `wamid.` and 52 characters of the base64 alphabet
+    /// (58 bytes; the platform's are a base64 protobuf of about that length). The first 11 characters
+    /// spell a bijective scramble of the number, so ids are unique and their order is not the
+    /// messages'; the other 41 follow from it. Ids of this length, rather than short ones, are what
+    /// an id index's keys cost in practice (docs/performance.md, "Where a live event's pages go").
+    static func messageID(_ number: UInt32) -> String {
+        var z = UInt64(number) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        var bytes = Array("wamid.".utf8)
+        bytes.reserveCapacity(58)
+        var value = z
+        for _ in 0..<11 {
+            bytes.append(Self.base64[Int(value & 63)])
+            value >>= 6
+        }
+        var state = z
+        for _ in 0..<41 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            bytes.append(Self.base64[Int(state >> 58)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let base64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static func padded(_ value: UInt32, digits: Int) -> String {
         let text = String(value)
