@@ -73,7 +73,7 @@ bench: bench-deps
 
 # The same at 1M, 3M and 10M users in one report, for the scaling goals (hours, not minutes): one
 # trial each, engines imported one at a time, 2 simulated hours live (at 10M users, 870,000 events:
-# the default 12 would keep SQLite committing for over an hour), ConvoStore, SQLite and raw LMDB.
+# the default 9, about 3.9 million events, would keep SQLite committing for over 20 minutes), ConvoStore, SQLite and raw LMDB.
 # SCALE_USERS= and SCALE_ENGINES= override the counts and the engines.
 # SCALE_IMPORTS=DIR keeps the imported stores there and reuses them in the next run (the imports are
 # most of the hours); `make bench-imports SCALE_IMPORTS=DIR` makes them alone, without live phases.
