@@ -72,14 +72,16 @@ bench: bench-deps
 	Benchmarks/.build/release/loadbench --users $(USERS) $(if $(BENCH_TRIALS),--trials $(BENCH_TRIALS)) $(BENCH_FLAGS) $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
 # The same at 1M, 3M and 10M users in one report, for the scaling goals (hours, not minutes): one
-# trial each, engines imported one at a time, 2 simulated hours live (at 10M users, 870,000 events:
-# the default 9, about 3.9 million events, would keep SQLite committing for over 20 minutes), ConvoStore, SQLite and raw LMDB.
+# trial each, engines imported one at a time, ConvoStore, SQLite and raw LMDB. Live, the last 400,000
+# events at every count (make bench's 1M live phase: 392,517), so that each count is measured over
+# the same 400 commits, each at least 20 s of commits: equal simulated hours would give 1M a phase of
+# a few seconds (2 hours: 8.5 s) and 10M one of millions of events (9 hours: 3.9 million).
 # SCALE_USERS= and SCALE_ENGINES= override the counts and the engines.
 # SCALE_IMPORTS=DIR keeps the imported stores there and reuses them in the next run (the imports are
 # most of the hours); `make bench-imports SCALE_IMPORTS=DIR` makes them alone, without live phases.
 SCALE_USERS ?= 1000000,3000000,10000000
 SCALE_ENGINES ?= convostore,sqlite,raw_lmdb
-SCALE_FLAGS = --users $(SCALE_USERS) --engines $(SCALE_ENGINES) --isolated-import --live-hours 2 $(if $(SCALE_IMPORTS),--imports $(SCALE_IMPORTS))
+SCALE_FLAGS = --users $(SCALE_USERS) --engines $(SCALE_ENGINES) --isolated-import --live-events 400000 $(if $(SCALE_IMPORTS),--imports $(SCALE_IMPORTS))
 bench-scale: bench-deps
 	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
 	Benchmarks/.build/release/loadbench $(SCALE_FLAGS) --trials $(or $(BENCH_TRIALS),1) $(if $(BENCH_OUT),--out $(BENCH_OUT))

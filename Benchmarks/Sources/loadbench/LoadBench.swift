@@ -27,6 +27,9 @@ struct LoadBench: AsyncParsableCommand {
     @Option(help: "Simulated hours at the end of the three days replayed live (durable commits, reader, scans); the rest is imported first.")
     var liveHours = Runner.defaultLiveHours
 
+    @Option(help: "Instead of --live-hours: the last N events replayed live, whatever simulated time they span (make bench-scale: the same commits at every user count).")
+    var liveEvents: Int?
+
     @Option(help: "Trials of every engine's live and query phases, interleaved (default: 3 from \(Format.count(LoadBench.threeTrialsFrom)) users on, else 1).")
     var trials: Int?
 
@@ -73,11 +76,17 @@ struct LoadBench: AsyncParsableCommand {
     @Option(help: .hidden) var workloadFile: String?
     @Option(help: .hidden) var storeDirectory: String?
 
+    /// `--live-events` if given, else `--live-hours`.
+    var livePeriod: LivePeriod { self.liveEvents.map(LivePeriod.events) ?? .hours(self.liveHours) }
+
     /// From this many users on, `make bench` runs three trials by default.
     static let threeTrialsFrom = 200_000
 
     func run() async throws {
         guard (1...72).contains(self.liveHours) else { throw ValidationError("--live-hours: between 1 and 72") }
+        if let liveEvents = self.liveEvents, liveEvents < Runner.batchSize {
+            throw ValidationError("--live-events: at least \(Format.count(Runner.batchSize)) (one live commit)")
+        }
         if let trials = self.trials, !(1...20).contains(trials) { throw ValidationError("--trials: between 1 and 20") }
         guard self.serverStepSeconds >= 1 else { throw ValidationError("--server-step-seconds: at least 1") }
         guard (0...1000).contains(self.pageCensus) else { throw ValidationError("--page-census: between 0 and 1,000 batches") }
@@ -115,7 +124,7 @@ struct LoadBench: AsyncParsableCommand {
         for count in userCounts {
             runs.append(try await self.measure(users: count, engines: engines, directory: directory))
             let report = Report(
-                seed: self.seed, liveHours: self.liveHours, importEventsPerCommit: self.importBatch,
+                seed: self.seed, livePeriod: self.livePeriod, importEventsPerCommit: self.importBatch,
                 concurrentImport: !self.isolatedImport, liveDurable: self.liveDurable, compactedCopies: self.compactCopies,
                 startedAt: startedAt, wallSeconds: Clock.seconds(since: wallStart), runs: runs)
             // Written after every user count, so that a long run (hours at 10M users) cut short keeps
@@ -163,13 +172,13 @@ struct LoadBench: AsyncParsableCommand {
         let keepImports = trials > 1 || !serverEngines.isEmpty || backupRun || engines.count > imported.count || self.imports != nil
         func child(_ role: ChildRole, _ engine: EngineName, store: String, extra: [String] = []) -> EngineChild {
             EngineChild(
-                role: role, engine: engine, users: users, seed: self.seed, liveHours: self.liveHours, workloadFile: workloadFile,
+                role: role, engine: engine, users: users, seed: self.seed, livePeriod: self.livePeriod, workloadFile: workloadFile,
                 store: store, resultPath: store + "-\(role.rawValue).json",
                 extra: extra + ["--import-batch", String(self.importBatch)] + (self.liveDurable ? [] : ["--unsafe-no-sync-live"])
                     + (role == .live && self.pageCensus > 0 ? ["--page-census", String(self.pageCensus)] : []))
         }
         let kept = self.imports.map {
-            KeptImports(directory: $0, users: users, seed: self.seed, liveHours: self.liveHours, eventsPerCommit: self.importBatch, workloadEvents: workloadEvents)
+            KeptImports(directory: $0, users: users, seed: self.seed, livePeriod: self.livePeriod, eventsPerCommit: self.importBatch, workloadEvents: workloadEvents)
         }
         func importDirectory(_ engine: EngineName) -> String {
             kept?.store(engine.importedAs) ?? directory + "/\(engine.importedAs.rawValue)-\(users)"
@@ -275,7 +284,7 @@ struct LoadBench: AsyncParsableCommand {
         try workload.save(to: workloadFile)
         defer { try? FileManager.default.removeItem(atPath: workloadFile) }
         let kept = KeptImports(
-            directory: imports, users: users, seed: self.seed, liveHours: self.liveHours, eventsPerCommit: self.importBatch,
+            directory: imports, users: users, seed: self.seed, livePeriod: self.livePeriod, eventsPerCommit: self.importBatch,
             workloadEvents: workload.events.count)
         for engine in Self.importedEngines(engines) {
             if let result = try kept.reusable(engine) {
@@ -285,7 +294,7 @@ struct LoadBench: AsyncParsableCommand {
             try kept.forget(engine)
             let store = kept.store(engine)
             let result: ImportResult = try EngineChild(
-                role: .importing, engine: engine, users: users, seed: self.seed, liveHours: self.liveHours, workloadFile: workloadFile,
+                role: .importing, engine: engine, users: users, seed: self.seed, livePeriod: self.livePeriod, workloadFile: workloadFile,
                 store: store, resultPath: store + "-import.json", extra: ["--import-batch", String(self.importBatch)]
             ).run()
             try kept.record(result, of: engine)
@@ -301,13 +310,13 @@ struct LoadBench: AsyncParsableCommand {
         let directory: String
         let users: Int
         let seed: UInt64
-        let liveHours: Int
+        let livePeriod: LivePeriod
         let eventsPerCommit: Int
         /// Every event of the run's workload, imported or live: a kept import from another workload is refused.
         let workloadEvents: Int
 
         func store(_ engine: EngineName) -> String {
-            self.directory + "/\(engine.rawValue)-\(self.users)-seed\(self.seed)-live\(self.liveHours)h"
+            self.directory + "/\(engine.rawValue)-\(self.users)-seed\(self.seed)-\(self.livePeriod.label)"
         }
 
         private func recordPath(_ engine: EngineName) -> String { self.store(engine) + ".json" }
@@ -398,7 +407,7 @@ struct LoadBench: AsyncParsableCommand {
         let start = Clock.now()
         let workload = try Workload(loading: workloadFile)
         progress.note("workload loaded in \(Format.fixed(Clock.seconds(since: start), 1)) s")
-        var runner = Runner(engineName: engine, workload: workload, liveHours: self.liveHours, directory: store, progress: progress)
+        var runner = Runner(engineName: engine, workload: workload, livePeriod: self.livePeriod, directory: store, progress: progress)
         runner.importBatchSize = self.importBatch
         runner.pageCensusBatches = self.pageCensus
         let encoder = JSONEncoder()
@@ -453,14 +462,14 @@ final class EngineChild {
     private let process = Process()
     private let input = Pipe()
 
-    init(role: LoadBench.ChildRole, engine: EngineName, users: Int, seed: UInt64, liveHours: Int, workloadFile: String, store: String, resultPath: String, extra: [String]) {
+    init(role: LoadBench.ChildRole, engine: EngineName, users: Int, seed: UInt64, livePeriod: LivePeriod, workloadFile: String, store: String, resultPath: String, extra: [String]) {
         self.name = "\(engine.rawValue) \(role.rawValue) (\(Format.count(users)) users)"
         self.resultPath = resultPath
         self.process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         self.process.arguments = [
             "--child", role.rawValue, "--child-engine", engine.rawValue, "--users", String(users), "--seed", String(seed),
-            "--live-hours", String(liveHours), "--workload-file", workloadFile, "--store-directory", store, "--child-result", resultPath,
-        ] + extra
+            "--workload-file", workloadFile, "--store-directory", store, "--child-result", resultPath,
+        ] + livePeriod.arguments + extra
         self.process.standardInput = self.input
     }
 

@@ -5,8 +5,10 @@ import Foundation
 struct Report: Codable {
     var users: Int
     var seed: UInt64
-    /// Simulated hours replayed live.
-    var liveHours: Int
+    /// Simulated hours replayed live (`--live-hours`); nil when the live phase was a number of events.
+    var liveHours: Int?
+    /// The last events replayed live (`--live-events`), whatever time they spanned; else nil.
+    var liveEvents: Int?
     /// Trials per engine at the first user count (`trials` holds their figures).
     var trialCount: Int
     /// Events per import commit (`--import-batch`).
@@ -106,13 +108,16 @@ struct Report: Codable {
     }
 
     init(
-        seed: UInt64, liveHours: Int, importEventsPerCommit: Int, concurrentImport: Bool, liveDurable: Bool, compactedCopies: Bool, startedAt: String,
+        seed: UInt64, livePeriod: LivePeriod, importEventsPerCommit: Int, concurrentImport: Bool, liveDurable: Bool, compactedCopies: Bool, startedAt: String,
         wallSeconds: Double, runs: [Run]
     ) {
         let first = runs[0]
         self.users = first.users
         self.seed = seed
-        self.liveHours = liveHours
+        switch livePeriod {
+        case .hours(let hours): self.liveHours = hours
+        case .events(let count): self.liveEvents = count
+        }
         self.trialCount = first.trials.count
         self.importEventsPerCommit = importEventsPerCommit
         self.concurrentImport = concurrentImport
@@ -371,8 +376,7 @@ enum ReportWriter {
         let any = run.engines.values.first!
         let orders = run.trials.map { $0.order.joined(separator: ", ") }.joined(separator: "; ")
         return "\(Format.count(run.users)) users: \(Format.count(any.events)) events, \(Format.count(any.conversations)) conversations, "
-            + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores); live phase: the last \(report.liveHours) simulated hours, "
-            + "\(Format.count(any.liveEvents)) events; \(run.trials.count) trial\(run.trials.count == 1 ? "" : "s")"
+            + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores); live phase: \(report.livePhrase(any)); \(run.trials.count) trial\(run.trials.count == 1 ? "" : "s")"
             + (run.trials.count > 1 ? ", median (min-max), engine order per trial: \(orders)" : "")
             + (report.compactedCopies ? "; the LMDB engines' stores compacted before each live phase (`--compact-copies`)" : "")
     }
@@ -385,7 +389,7 @@ enum ReportWriter {
         if !short.isEmpty {
             lines.append("")
             lines.append("Live phase shorter than \(Format.fixed(Runner.minimumWriteSeconds, 0)) s of commits in some trial (a smoke run, not figures to quote; "
-                + "raise --live-hours): " + short.map { "\($0.rawValue) \(Format.fixed(run.engines[$0.rawValue]!.writeSeconds, 1)) s" }.joined(separator: ", "))
+                + "raise --live-hours or --live-events): " + short.map { "\($0.rawValue) \(Format.fixed(run.engines[$0.rawValue]!.writeSeconds, 1)) s" }.joined(separator: ", "))
         }
         let reused = Self.engines(run).compactMap { engine in
             run.engines[engine.rawValue].flatMap { result in result.importReusedFrom.map { (engine, $0, result.importMadeAt ?? "?") } }
@@ -550,5 +554,15 @@ enum Format {
             unit += 1
         }
         return Self.fixed(scaled, unit == 0 ? 0 : 1) + " " + units[unit]
+    }
+}
+
+extension Report {
+    /// `the last 9 simulated hours, 392,517 events`, or (`--live-events 400000`) `the last 400,004
+    /// events (--live-events 400,000), 0.92 simulated hours`.
+    func livePhrase(_ result: EngineResult) -> String {
+        guard let target = self.liveEvents else { return "the last \(self.liveHours ?? 0) simulated hours, \(Format.count(result.liveEvents)) events" }
+        return "the last \(Format.count(result.liveEvents)) events (--live-events \(Format.count(target)))"
+            + (result.liveSimulatedHours.map { ", \(Format.fixed($0, 2)) simulated hours" } ?? "")
     }
 }

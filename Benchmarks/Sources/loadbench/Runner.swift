@@ -40,6 +40,9 @@ struct EngineResult: Codable, Sendable {
     // Live phase: the last simulated hours, durable commits of ``Runner/batchSize`` events, while one
     // reader thread runs send checks, and the scans of every simulated minute.
     var liveEvents: Int
+    /// Simulated hours from the first live event to the workload's end (`--live-hours`' own number,
+    /// or what `--live-events` spanned). Optional: reports written before it was kept lack it.
+    var liveSimulatedHours: Double?
     /// Wall-clock seconds of the live phase (writes, scans, progress).
     var liveSeconds: Double
     /// Seconds spent writing in the live phase (converting and committing batches): the denominator of `eventsPerS`.
@@ -158,6 +161,45 @@ struct BackupFigures: Codable, Sendable {
     var bytesPerCopy: Int
 }
 
+/// What the live phase replays: the last simulated hours of the workload (`--live-hours`), or its
+/// last events (`--live-events`: the same number of commits at every user count, as `make
+/// bench-scale` compares them).
+enum LivePeriod: Equatable {
+    case hours(Int)
+    case events(Int)
+
+    /// The time of the first live event: every event from then on is live (an event at the same
+    /// millisecond as the first of the last `n` is live too), every one before it imported. The last
+    /// `n` events reach back one simulated day at most, so that a small workload (a smoke run) still
+    /// imports the two days before.
+    func start(in workload: Workload) -> Int64 {
+        switch self {
+        case .hours(let hours): Workload.end - Int64(hours) * Workload.hour
+        case .events(let count):
+            max(workload.events[max(0, workload.events.count - count)].at, Workload.end - LivePeriod.longestEventsSpan * Workload.hour)
+        }
+    }
+
+    /// The most simulated hours `--live-events` reaches back.
+    static let longestEventsSpan: Int64 = 24
+
+    /// The options a child process is given to replay the same period.
+    var arguments: [String] {
+        switch self {
+        case .hours(let hours): ["--live-hours", String(hours)]
+        case .events(let count): ["--live-events", String(count)]
+        }
+    }
+
+    /// A name for a kept import made for this period: `live9h`, `live400000e`.
+    var label: String {
+        switch self {
+        case .hours(let hours): "live\(hours)h"
+        case .events(let count): "live\(count)e"
+        }
+    }
+}
+
 /// Replays a workload into one engine and measures it: the import phase in one process, the live
 /// and query phases in another (each trial's, from a copy of the imported store).
 struct Runner {
@@ -182,8 +224,8 @@ struct Runner {
 
     let engineName: EngineName
     let workload: Workload
-    /// The live phase covers the last `liveHours` simulated hours.
-    let liveHours: Int
+    /// The events replayed live: the last simulated hours, or the last events.
+    let livePeriod: LivePeriod
     /// Events per import commit.
     var importBatchSize = Runner.defaultImportBatchSize
     let directory: String
@@ -193,9 +235,12 @@ struct Runner {
 
     /// The index of the first live event.
     var liveStart: Int {
-        let liveFrom = Workload.end - Int64(self.liveHours) * Workload.hour
+        let liveFrom = self.liveFrom
         return self.workload.events.partitioningIndex { $0.at >= liveFrom }
     }
+
+    /// The simulated time the live phase starts at.
+    var liveFrom: Int64 { self.livePeriod.start(in: self.workload) }
 
     /// Imports every event before the live phase into a new store, unsynced, and leaves it on disk.
     func importPhase() async throws -> ImportResult {
@@ -224,7 +269,7 @@ struct Runner {
         let workloadRSS = System.peakResidentBytes()
         let engine = try self.engineName.open(directory: self.directory, workload: self.workload, mode: .live(durable: durable))
         let events = self.workload.events
-        let liveFrom = Workload.end - Int64(self.liveHours) * Workload.hour
+        let liveFrom = self.liveFrom
         let liveStart = self.liveStart
         var done = liveStart
 
@@ -311,7 +356,7 @@ struct Runner {
             conversations: self.workload.activeConversations, messages: self.workload.messageCount,
             importEvents: liveStart, importSeconds: 0, importEventsPerS: 0,
             importCommit: LatencySummary(count: 0, p50Us: 0, p99Us: 0, p999Us: 0, maxUs: 0),
-            liveEvents: liveEvents, liveSeconds: liveSeconds, writeSeconds: Double(writeNanos) / 1e9,
+            liveEvents: liveEvents, liveSimulatedHours: Double(Workload.end - liveFrom) / Double(Workload.hour), liveSeconds: liveSeconds, writeSeconds: Double(writeNanos) / 1e9,
             eventsPerS: Double(liveEvents) / (Double(writeNanos) / 1e9),
             commit: commits.summary,
             liveWriteBytesPerEvent: Double(liveWritten) / Double(liveEvents),
