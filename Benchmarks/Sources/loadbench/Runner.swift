@@ -37,7 +37,7 @@ struct EngineResult: Codable, Sendable {
     var importReusedFrom: String?
     var importMadeAt: String?
 
-    // Live phase: the last simulated hours, durable commits of ``Runner/batchSize`` events, while one
+    // Live phase: the last simulated hours (or events), durable commits of ``Runner/batchSize`` events, while one
     // reader thread runs send checks, and the scans of every simulated minute.
     var liveEvents: Int
     /// Simulated hours from the first live event to the workload's end (`--live-hours`' own number,
