@@ -9,6 +9,10 @@ struct Report: Codable {
     var liveHours: Int?
     /// The last events replayed live (`--live-events`), whatever time they spanned; else nil.
     var liveEvents: Int?
+
+    /// The period the run replayed live, as given to ``init(seed:livePeriod:importEventsPerCommit:concurrentImport:liveDurable:compactedCopies:startedAt:wallSeconds:runs:)``:
+    /// exactly one of `liveHours` and `liveEvents` is set.
+    var livePeriod: LivePeriod { self.liveEvents.map(LivePeriod.events) ?? .hours(self.liveHours ?? Runner.defaultLiveHours) }
     /// Trials per engine at the first user count (`trials` holds their figures).
     var trialCount: Int
     /// Events per import commit (`--import-batch`).
@@ -372,11 +376,22 @@ enum ReportWriter {
         return out
     }
 
+    /// `the last 9 simulated hours, 392,517 events`, or (`--live-events 400000`) `the last 400,004
+    /// events (--live-events 400,000), 0.92 simulated hours`.
+    private static func livePhrase(_ report: Report, _ result: EngineResult) -> String {
+        switch report.livePeriod {
+        case .hours(let hours): "the last \(hours) simulated hours, \(Format.count(result.liveEvents)) events"
+        case .events(let target):
+            "the last \(Format.count(result.liveEvents)) events (--live-events \(Format.count(target)))"
+                + (result.liveSimulatedHours.map { ", \(Format.fixed($0, 2)) simulated hours" } ?? "")
+        }
+    }
+
     private static func heading(_ run: Report.Run, of report: Report) -> String {
         let any = run.engines.values.first!
         let orders = run.trials.map { $0.order.joined(separator: ", ") }.joined(separator: "; ")
         return "\(Format.count(run.users)) users: \(Format.count(any.events)) events, \(Format.count(any.conversations)) conversations, "
-            + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores); live phase: \(report.livePhrase(any)); \(run.trials.count) trial\(run.trials.count == 1 ? "" : "s")"
+            + "\(Format.count(any.messages)) messages (seed \(report.seed), \(report.cores) cores); live phase: \(Self.livePhrase(report, any)); \(run.trials.count) trial\(run.trials.count == 1 ? "" : "s")"
             + (run.trials.count > 1 ? ", median (min-max), engine order per trial: \(orders)" : "")
             + (report.compactedCopies ? "; the LMDB engines' stores compacted before each live phase (`--compact-copies`)" : "")
     }
@@ -554,15 +569,5 @@ enum Format {
             unit += 1
         }
         return Self.fixed(scaled, unit == 0 ? 0 : 1) + " " + units[unit]
-    }
-}
-
-extension Report {
-    /// `the last 9 simulated hours, 392,517 events`, or (`--live-events 400000`) `the last 400,004
-    /// events (--live-events 400,000), 0.92 simulated hours`.
-    func livePhrase(_ result: EngineResult) -> String {
-        guard let target = self.liveEvents else { return "the last \(self.liveHours ?? 0) simulated hours, \(Format.count(result.liveEvents)) events" }
-        return "the last \(Format.count(result.liveEvents)) events (--live-events \(Format.count(target)))"
-            + (result.liveSimulatedHours.map { ", \(Format.fixed($0, 2)) simulated hours" } ?? "")
     }
 }
