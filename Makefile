@@ -4,7 +4,7 @@ SWIFT ?= swift
 USERS ?= 1000000
 BENCH_OUT ?=
 
-.PHONY: deps build release test model-check bench-deps bench bench-scale bench-imports crash-test sanitize fuzz clean serve-smoke serve-bench
+.PHONY: deps build release test model-check bench-deps bench bench-test bench-scale bench-imports crash-test sanitize fuzz clean serve-smoke serve-bench
 
 TRIALS ?= 20
 FUZZ_SECONDS ?= 60
@@ -70,6 +70,10 @@ BENCH_FLAGS ?= --pricing-cost --server-mode --backup-during-live
 bench: bench-deps
 	$(SWIFT) build -c release --package-path Benchmarks --product loadbench
 	Benchmarks/.build/release/loadbench --users $(USERS) $(if $(BENCH_TRIALS),--trials $(BENCH_TRIALS)) $(BENCH_FLAGS) $(if $(BENCH_OUT),--out $(BENCH_OUT))
+
+# The harness's own tests (Benchmarks/Tests: the trials' order), a debug build of the Benchmarks package.
+bench-test: bench-deps
+	$(SWIFT) test --package-path Benchmarks
 
 # The same at 1M, 3M and 10M users in one report, for the scaling goals (hours, not minutes): one
 # trial each, engines imported one at a time, ConvoStore, SQLite and raw LMDB. Live, the last 400,000

@@ -43,6 +43,8 @@ let package = Package(
             path: "Sources/loadbench"
         ),
         .executableTarget(name: "loadbench", dependencies: ["LoadBenchKit"], path: "Sources/loadbench-main"),
+        // `make bench-test`: the harness's own logic (the trials' order), without a store or a disk.
+        .testTarget(name: "LoadBenchKitTests", dependencies: ["LoadBenchKit"], path: "Tests/LoadBenchKitTests"),
         // `convostore serve`'s webhook and conversation routes over the harness's SQLite engine, for
         // the server figures side by side (docs/server.md); a benchmark stand-in, not a product.
         .executableTarget(

@@ -6,8 +6,9 @@ import Foundation
 ///
 /// Each engine imports once, in a child process of its own (the same executable with `--child`).
 /// Then, trial after trial, each engine's live and query phases run in a new child process on a copy
-/// of its imported store, so every trial starts from the same state; the engines' order rotates from
-/// one trial to the next, so that no engine always runs first or last. The parent collects the
+/// of its imported store, so every trial starts from the same state; the engines' order changes from
+/// one trial to the next, so that no engine holds the same place or follows the same engine twice
+/// (``TrialOrder``). The parent collects the
 /// results and writes the report: the median of each figure, its min-max, and ratios of medians.
 struct LoadBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -238,9 +239,8 @@ struct LoadBench: AsyncParsableCommand {
                 for c in children { try c.start() }
                 for (engine, c) in zip(toImport, children) { try finished(engine, c.wait()) }
             }
-            for trial in 0..<trials {
-                let offset = trial % engines.count
-                for engine in engines[offset...] + engines[..<offset] { try live(engine, trial: trial, inPlace: !keepImports) }
+            for (trial, order) in TrialOrder.schedule(count: engines.count, trials: trials).enumerated() {
+                for index in order { try live(engines[index], trial: trial, inPlace: !keepImports) }
             }
         }
 

@@ -44,7 +44,7 @@ struct Report: Codable {
 
     struct Trial: Codable {
         var trial: Int
-        /// Engines in the order their live phases ran (rotated from one trial to the next).
+        /// Engines in the order their live phases ran (``TrialOrder``: changed from one trial to the next).
         var order: [String]
         var engines: [String: EngineResult]
     }
